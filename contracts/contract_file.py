@@ -12,7 +12,7 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contracts.issues import Issue, Location
 from contracts.model import Contract
@@ -37,8 +37,9 @@ def located(doc: SourceDoc | None, file: str, path: tuple[str | int, ...], code:
     text = ".".join(str(p) for p in path)
     if doc is not None:
         resolved, pos = doc.locate(path)
-        missing = path[len(resolved):]
-        text = doc.text_path(resolved + tuple(missing)) if missing else doc.text_path(resolved)
+        # A required field that is absent is named after the mapping it belongs in.
+        absent = (path[-1],) if code == "field-missing" and path and resolved != path else ()
+        text = doc.text_path(resolved + absent)
     line = col = None
     if pos is not None:
         line, col = pos.line, pos.column
@@ -64,6 +65,8 @@ def _pydantic_issue(doc: SourceDoc, file: str, err: Any) -> Issue:
     if kind == "union_tag_not_found":
         return located(doc, file, loc, "field-missing", "kind is required here (it says which family this is)")
     message = err["msg"]
+    if kind == "string_pattern_mismatch":
+        message = _PATTERNS.get(err.get("ctx", {}).get("pattern", ""), message)
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     if "input" in err and not isinstance(err["input"], dict | list):
@@ -71,9 +74,35 @@ def _pydantic_issue(doc: SourceDoc, file: str, err: Any) -> Issue:
     return located(doc, file, loc, "field-invalid", message)
 
 
+_PATTERNS = {
+    r"^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and - only (e.g. norrvik-sjukfranvaro-2025)",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and _ only, not starting with a digit",
+    r"^[A-Z]{3}$": "use a three-letter ISO 4217 code such as SEK or EUR",
+}
+
+
+def _field_names() -> list[str]:
+    names: set[str] = set()
+    todo: list[type[BaseModel]] = [Contract]
+    while todo:
+        model = todo.pop()
+        for name, info in model.model_fields.items():
+            names.add(name)
+            for arg in _models_in(info.annotation):
+                if arg not in todo:
+                    todo.append(arg)
+    return sorted(names)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
+
+
 def _unknown_field(doc: SourceDoc, file: str, loc: tuple[Any, ...], parent: tuple[str | int, ...]) -> Issue:
     name = str(loc[-1])
-    issue = located(doc, file, loc, "field-unknown", f"unknown field {name!r}")
+    issue = located(doc, file, loc, "field-unknown", f"unknown field {name!r}{suggest(name, _field_names())}")
     pos = doc.key_positions.get((*parent, name))
     if pos is not None:
         issue = Issue(issue.code, issue.message, Location(file=file, line=pos.line, column=pos.column,
@@ -96,8 +125,9 @@ def parse_contract(text: str, file: str, raw: bytes | None = None) -> LoadedCont
         issues.append(Issue("contract-empty", "the contract file is empty", Location(file=file, line=1)))
         return LoadedContract(file, None, doc, digest, tuple(issues))
     if not isinstance(doc.data, dict):
-        issues.append(Issue("yaml-not-mapping", "a contract file is a mapping of sections "
-                            "(contract:, parties:, ...)", Location(file=file, line=1, column=1)))
+        if not any(i.code == "yaml-not-mapping" for i in issues):
+            issues.append(Issue("yaml-not-mapping", "a contract file is a mapping of sections "
+                                "(contract:, parties:, ...)", Location(file=file, line=1, column=1)))
         return LoadedContract(file, None, doc, digest, tuple(issues))
     try:
         contract = Contract.model_validate(doc.data)

@@ -16,7 +16,7 @@ from contracts import periods as P
 from contracts.data import OutcomeData
 from contracts.explain import Step, step
 from contracts.issues import Issue
-from contracts.metrics import MetricValue
+from contracts.metrics import MetricValue, expression
 from contracts.model import (
     Contract,
     FixedBaseline,
@@ -93,8 +93,11 @@ class Evaluator:
         if mv.supplied:
             return [step("metric", "metric.supplied", metric=mv.metric, value=mv.value, periods=periods)]
         m = self.contract.metric(mv.metric)
-        flt = f" where {m.filter}" if getattr(m, "filter", None) else ""
-        out = [step("select", "select.rows", rows=mv.rows, periods=periods, filter=flt)]
+        if getattr(m, "filter", None):
+            out = [step("select", "select.rows_where", rows=mv.rows, periods=periods,
+                        filter=expression(m.filter).render())]
+        else:
+            out = [step("select", "select.rows", rows=mv.rows, periods=periods)]
         parts = dict(mv.parts)
         if "numerator" in parts:
             out.append(step("metric", "metric.ratio", metric=mv.metric, numerator=parts["numerator"],
@@ -154,10 +157,9 @@ class Evaluator:
         if effect is not None and t.precision is not None:
             effect = money.quantize(effect, t.precision, "half_up")
             shown = effect
-        prec = f" (compared at {t.precision})" if t.precision is not None else " (compared exactly)"
         met = effect is not None and (effect >= t.min if r.higher_is_better else effect <= t.min)
-        code = "threshold.met" if met else "threshold.missed"
-        return met, step("threshold", code, effect=shown, min=t.min, precision=prec)
+        code = ("threshold.met" if met else "threshold.missed") + ("_at" if t.precision else "")
+        return met, step("threshold", code, effect=shown, min=t.min, precision=t.precision)
 
 
 def _change(value: Decimal | None, base: Decimal | None, direction: str, steps: list[Step]) -> Decimal | None:

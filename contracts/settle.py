@@ -110,7 +110,9 @@ class _Settler:
     def round_line(self, line: LineItem) -> LineItem:
         rounded = money.quantize(line.amount, self.quantum, self.mode)
         if rounded == line.amount:
-            return line
+            # Same value, written at the quantum (3360.0000 → 3360.00).
+            return LineItem(line.rule, line.kind, line.description, rounded, line.quantity,
+                            line.unit_price, line.participant, line.outcome, line.period, line.steps)
         s = step("round", "round.line", mode=self.mode, quantum=self.quantum, before=line.amount, after=rounded)
         return LineItem(line.rule, line.kind, line.description, rounded, line.quantity, line.unit_price,
                         line.participant, line.outcome, line.period, (*line.steps, s))

@@ -1,0 +1,139 @@
+"""The `contract` command: thin Typer commands over `contracts.api`.
+
+Each command parses its options, makes one api call, hands the result to
+`cli.output` and picks the exit status: 0 success, 1 the input has problems,
+2 usage error, 3 the environment failed.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from cli import output
+from contracts import api
+from contracts.errors import ContractError
+from contracts.schema_export import contract_schema
+
+app = typer.Typer(
+    name="contract",
+    help="Define, check and settle outcomes-based procurement contracts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+T = TypeVar("T")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Lang(str, Enum):
+    en = "en"
+    sv = "sv"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (for people) or json (for programs).")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of explanations: en or sv.")]
+ContractArg = Annotated[pathlib.Path, typer.Argument(help="The contract file (YAML).", show_default=False)]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for every error.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def guarded(call: Callable[[], T]) -> T:
+    """Run an api call; a ContractError becomes one line on stderr and its exit status."""
+    try:
+        return call()
+    except ContractError as exc:
+        if _state["debug"]:
+            raise
+        output.error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        output.error("interrupted; nothing was stored")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: say so plainly, traceback with --debug
+        if _state["debug"]:
+            raise
+        output.error(f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
+                     "--debug and report the traceback")
+        raise typer.Exit(70) from None
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def check(contract: ContractArg, fmt: FormatOpt = Format.table) -> None:
+    """Check a contract file: every problem with its line and column, then the worked examples."""
+    report = guarded(lambda: api.check_contract(contract))
+    if fmt is Format.json:
+        emit_json(report.to_dict())
+    else:
+        output.check_report(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def schema(
+    out: Annotated[pathlib.Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Print (or write) the JSON Schema of contract files, for editors."""
+    text = json.dumps(contract_schema(), ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    guarded(lambda: _write(out, text))
+    output.info(f"wrote {out}")
+
+
+def _write(path: pathlib.Path, text: str) -> None:
+    from contracts.errors import UsageError
+
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent}: no such folder")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@app.command()
+def settle(
+    contract: ContractArg,
+    period: Annotated[str, typer.Option("--period", "-p", help="The period to settle, e.g. 2025-Q1 or HT2025.")],
+    outcomes: Annotated[list[pathlib.Path], typer.Option("--outcomes", "-o", help="Outcome file(s): xlsx, xls, ods or csv. Repeat for several.")],
+    supplied: Annotated[list[pathlib.Path] | None, typer.Option("--supplied", help="File(s) of supplied figures (YAML or CSV).")] = None,
+    fmt: FormatOpt = Format.table,
+    lang: LangOpt = Lang.en,
+    lines: Annotated[bool, typer.Option("--lines", help="Show every line item, also for rules with many.")] = False,
+) -> None:
+    """Settle one period from outcome files: line items, explanations, caps and totals."""
+    report = guarded(lambda: api.settle_files(contract, outcomes, period, supplied or []))
+    if report.settlement is None:
+        output.issues_table(report.check.issues + report.issues)
+        raise typer.Exit(1)
+    if fmt is Format.json:
+        emit_json({**report.settlement.to_dict(),
+                   "files": [{"name": i.name, "sha256": i.sha256, "rows": i.rows} for i in report.inputs]})
+    else:
+        output.settlement(report.settlement, report.inputs, lang.value, all_lines=lines)
+    raise typer.Exit(0)
+
+
+def run() -> None:
+    app()
