@@ -11,7 +11,7 @@ import json
 import pathlib
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -34,23 +34,31 @@ _state = {"debug": False}
 T = TypeVar("T")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     en = "en"
     sv = "sv"
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (for people) or json (for programs).")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table (for people) or json (for programs).")
+]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of explanations: en or sv.")]
-ContractArg = Annotated[pathlib.Path, typer.Argument(help="The contract file (YAML).", show_default=False)]
+ContractArg = Annotated[
+    pathlib.Path, typer.Argument(help="The contract file (YAML).", show_default=False)
+]
 
 
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for every error.")] = False) -> None:
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for every error.")
+    ] = False,
+) -> None:
     _state["debug"] = debug
 
 
@@ -69,8 +77,10 @@ def guarded(call: Callable[[], T]) -> T:
     except Exception as exc:  # a bug: say so plainly, traceback with --debug
         if _state["debug"]:
             raise
-        output.error(f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
-                     "--debug and report the traceback")
+        output.error(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
+            "--debug and report the traceback"
+        )
         raise typer.Exit(70) from None
 
 
@@ -91,7 +101,9 @@ def check(contract: ContractArg, fmt: FormatOpt = Format.table) -> None:
 
 @app.command()
 def schema(
-    out: Annotated[pathlib.Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    out: Annotated[
+        pathlib.Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Print (or write) the JSON Schema of contract files, for editors."""
     text = json.dumps(contract_schema(), ensure_ascii=False, indent=2) + "\n"
@@ -115,12 +127,24 @@ def _write(path: pathlib.Path, text: str) -> None:
 @app.command()
 def settle(
     contract: ContractArg,
-    period: Annotated[str, typer.Option("--period", "-p", help="The period to settle, e.g. 2025-Q1 or HT2025.")],
-    outcomes: Annotated[list[pathlib.Path], typer.Option("--outcomes", "-o", help="Outcome file(s): xlsx, xls, ods or csv. Repeat for several.")],
-    supplied: Annotated[list[pathlib.Path] | None, typer.Option("--supplied", help="File(s) of supplied figures (YAML or CSV).")] = None,
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="The period to settle, e.g. 2025-Q1 or HT2025.")
+    ],
+    outcomes: Annotated[
+        list[pathlib.Path],
+        typer.Option(
+            "--outcomes", "-o", help="Outcome file(s): xlsx, xls, ods or csv. Repeat for several."
+        ),
+    ],
+    supplied: Annotated[
+        list[pathlib.Path] | None,
+        typer.Option("--supplied", help="File(s) of supplied figures (YAML or CSV)."),
+    ] = None,
     fmt: FormatOpt = Format.table,
     lang: LangOpt = Lang.en,
-    lines: Annotated[bool, typer.Option("--lines", help="Show every line item, also for rules with many.")] = False,
+    lines: Annotated[
+        bool, typer.Option("--lines", help="Show every line item, also for rules with many.")
+    ] = False,
 ) -> None:
     """Settle one period from outcome files: line items, explanations, caps and totals."""
     report = guarded(lambda: api.settle_files(contract, outcomes, period, supplied or []))
@@ -128,8 +152,14 @@ def settle(
         output.issues_table(report.check.issues + report.issues)
         raise typer.Exit(1)
     if fmt is Format.json:
-        emit_json({**report.settlement.to_dict(),
-                   "files": [{"name": i.name, "sha256": i.sha256, "rows": i.rows} for i in report.inputs]})
+        emit_json(
+            {
+                **report.settlement.to_dict(),
+                "files": [
+                    {"name": i.name, "sha256": i.sha256, "rows": i.rows} for i in report.inputs
+                ],
+            }
+        )
     else:
         output.settlement(report.settlement, report.inputs, lang.value, all_lines=lines)
     raise typer.Exit(0)

@@ -26,8 +26,12 @@ GROUP_AFTER = 12  # a rule with more lines than this is shown grouped by outcome
 
 def _console(stderr: bool) -> Console:
     width = int(os.environ.get("COLUMNS", "0") or 0) or None
-    return Console(stderr=stderr, width=width or (None if os.isatty(2 if stderr else 1) else 110),
-                   highlight=False, soft_wrap=False)
+    return Console(
+        stderr=stderr,
+        width=width or (None if os.isatty(2 if stderr else 1) else 110),
+        highlight=False,
+        soft_wrap=False,
+    )
 
 
 out = _console(False)
@@ -73,13 +77,21 @@ def check_report(report: CheckReport) -> None:
     warnings = len(report.issues) - errors
     if report.ok:
         title = report.contract.contract.title if report.contract else ""
-        ex = f", {report.examples} worked example(s) agree with the engine" if report.examples else ""
+        ex = (
+            f", {report.examples} worked example(s) agree with the engine"
+            if report.examples
+            else ""
+        )
         warn = f", {warnings} warning(s)" if warnings else ""
-        out.print(Text(f"{report.file}: OK", style="bold green") + Text(f" — {title}{ex}{warn}"),
-                  soft_wrap=True)
+        out.print(
+            Text(f"{report.file}: OK", style="bold green") + Text(f" — {title}{ex}{warn}"),
+            soft_wrap=True,
+        )
         out.print(f"version sha256:{report.sha256[:16]}…")
     else:
-        err.print(Text(f"{report.file}: {errors} error(s), {warnings} warning(s)", style="bold red"))
+        err.print(
+            Text(f"{report.file}: {errors} error(s), {warnings} warning(s)", style="bold red")
+        )
 
 
 def _grouped(lines: Sequence[LineItem]) -> list[tuple[str, int, Decimal | None, Decimal]]:
@@ -87,14 +99,20 @@ def _grouped(lines: Sequence[LineItem]) -> list[tuple[str, int, Decimal | None, 
     for line in lines:
         key = (line.outcome or line.kind, line.unit_price if line.kind == "payment" else None)
         groups[key].append(line)
-    return [(name, len(items), price, money.add(*(x.amount for x in items)))
-            for (name, price), items in groups.items()]
+    return [
+        (name, len(items), price, money.add(*(x.amount for x in items)))
+        for (name, price), items in groups.items()
+    ]
 
 
-def settlement(s: Settlement, inputs: Sequence[InputFile], lang: str, all_lines: bool = False) -> None:
+def settlement(
+    s: Settlement, inputs: Sequence[InputFile], lang: str, all_lines: bool = False
+) -> None:
     window = s.window[0] if len(s.window) == 1 else f"{s.window[0]}–{s.window[-1]}"
-    out.print(Text(f"Settlement {s.contract_id} · {s.period}", style="bold")
-              + Text(f"  (basis {s.basis}, covering {window}, {s.currency})"))
+    out.print(
+        Text(f"Settlement {s.contract_id} · {s.period}", style="bold")
+        + Text(f"  (basis {s.basis}, covering {window}, {s.currency})")
+    )
     if inputs:
         files = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         files.add_column("input")
@@ -115,23 +133,47 @@ def settlement(s: Settlement, inputs: Sequence[InputFile], lang: str, all_lines:
     for rule, lines in by_rule.items():
         if len(lines) > GROUP_AFTER and not all_lines:
             for name, count, price, total in _grouped(lines):
-                table.add_row(rule, f"{name} × {count}", str(count), "" if price is None else show(price, lang),
-                              amount(total, lang))
+                table.add_row(
+                    rule,
+                    f"{name} × {count}",
+                    str(count),
+                    "" if price is None else show(price, lang),
+                    amount(total, lang),
+                )
             continue
         for line in lines:
-            who = f" – {line.participant}" if line.participant and line.participant not in line.description else ""
-            table.add_row(rule, line.description + who, "" if line.quantity is None else show(line.quantity, lang),
-                          "" if line.unit_price is None else show(line.unit_price, lang), amount(line.amount, lang))
+            who = (
+                f" – {line.participant}"
+                if line.participant and line.participant not in line.description
+                else ""
+            )
+            table.add_row(
+                rule,
+                line.description + who,
+                "" if line.quantity is None else show(line.quantity, lang),
+                "" if line.unit_price is None else show(line.unit_price, lang),
+                amount(line.amount, lang),
+            )
             for st in line.steps:
                 table.add_row("", Text(f"  {st.stage}: {st.text(lang)}", style="dim"), "", "", "")
     out.print(table)
     if s.caps:
-        caps = Table(title="caps that cut", show_header=True, header_style="bold", box=None, pad_edge=False)
+        caps = Table(
+            title="caps that cut", show_header=True, header_style="bold", box=None, pad_edge=False
+        )
         for col in ("scope", "name", "limit", "before", "after", "cut"):
-            caps.add_column(col, justify="right" if col in ("limit", "before", "after", "cut") else "left")
+            caps.add_column(
+                col, justify="right" if col in ("limit", "before", "after", "cut") else "left"
+            )
         for c in s.caps:
-            caps.add_row(c.scope, c.name, show(c.limit, lang), show(c.before, lang), show(c.after, lang),
-                         show(c.cut, lang))
+            caps.add_row(
+                c.scope,
+                c.name,
+                show(c.limit, lang),
+                show(c.before, lang),
+                show(c.after, lang),
+                show(c.cut, lang),
+            )
         out.print(caps)
     totals = Table(box=None, show_header=False, pad_edge=False)
     totals.add_column("", style="bold")

@@ -37,8 +37,13 @@ class CheckReport:
         return self.contract is not None and not errors(self.issues)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "sha256": self.sha256, "valid": self.ok,
-                "examples": self.examples, "issues": [i.to_dict() for i in self.issues]}
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "valid": self.ok,
+            "examples": self.examples,
+            "issues": [i.to_dict() for i in self.issues],
+        }
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,15 @@ def check_contract(path: pathlib.Path) -> CheckReport:
     contract = loaded.contract
     ran = 0
     if contract is not None:
+
         def locate(f: checks.Finding) -> Issue:
             return located(loaded.doc, loaded.path, f.path, f.code, f.message, f.offset, f.severity)
+
         issues += [locate(f) for f in checks.check(contract)]
         if not errors(issues):
             issues += [locate(f) for f in examples.check_examples(contract)]
             ran = len(contract.worked_examples)
+    issues.sort(key=lambda i: (i.location.line or 0, i.location.column or 0))
     return CheckReport(loaded.path, loaded.sha256, contract, tuple(issues), ran)
 
 
@@ -89,9 +97,13 @@ def usable_contract(path: pathlib.Path) -> CheckReport:
     return check_contract(path)
 
 
-def settle_files(contract_path: pathlib.Path, outcome_paths: Sequence[pathlib.Path], period: str,
-                 supplied_paths: Sequence[pathlib.Path] = (),
-                 prior: Sequence[PriorSettlement] = ()) -> SettleReport:
+def settle_files(
+    contract_path: pathlib.Path,
+    outcome_paths: Sequence[pathlib.Path],
+    period: str,
+    supplied_paths: Sequence[pathlib.Path] = (),
+    prior: Sequence[PriorSettlement] = (),
+) -> SettleReport:
     """Check the contract, read and validate every file, settle the period from their rows."""
     report = check_contract(contract_path)
     if not report.ok or report.contract is None:
@@ -121,19 +133,25 @@ def settle_files(contract_path: pathlib.Path, outcome_paths: Sequence[pathlib.Pa
     settlement = result.settlement
     if settlement is not None:
         from dataclasses import replace
+
         settlement = replace(settlement, inputs=tuple((i.name, i.sha256) for i in inputs))
     return SettleReport(report, settlement, tuple(issues) + result.issues, tuple(inputs))
 
 
 def _known_period(contract: Contract, period: str) -> None:
     from contracts.periods import find
+
     periods = term_periods(contract)
     if find(periods, period) is None:
-        raise UsageError(f"{period} is not a settlement period of this contract; its periods are "
-                         f"{', '.join(p.id for p in periods)}")
+        raise UsageError(
+            f"{period} is not a settlement period of this contract; its periods are "
+            f"{', '.join(p.id for p in periods)}"
+        )
 
 
-def _read_outcomes(contract: Contract, path: pathlib.Path) -> tuple[list[dict[str, Any]], list[Issue], InputFile]:
+def _read_outcomes(
+    contract: Contract, path: pathlib.Path
+) -> tuple[list[dict[str, Any]], list[Issue], InputFile]:
     from contracts.outcome_sheet import validate_file
 
     if not path.is_file():
@@ -159,7 +177,15 @@ def _duplicates_across_files(contract: Contract, rows: list[dict[str, Any]]) -> 
         seen.add(key)
     if not dups:
         return []
-    shown = ", ".join(f"{g}={'…' if c.pseudonymous else v}" for g, v, c in
-                      ((g, v, contract.column(g)) for g, v in zip(grain, first or (), strict=True)) if c)
-    return [Issue("duplicate-key", f"{dups} rows appear in more than one file (first: {shown}); "
-                  "give each period's rows once")]
+    shown = ", ".join(
+        f"{g}={'…' if c.pseudonymous else v}"
+        for g, v, c in ((g, v, contract.column(g)) for g, v in zip(grain, first or (), strict=True))
+        if c
+    )
+    return [
+        Issue(
+            "duplicate-key",
+            f"{dups} rows appear in more than one file (first: {shown}); "
+            "give each period's rows once",
+        )
+    ]

@@ -37,8 +37,9 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _expr(path: Path, text: str, names: list[str], baseline: list[str] | None,
-          what: str) -> Iterator[Finding]:
+def _expr(
+    path: Path, text: str, names: list[str], baseline: list[str] | None, what: str
+) -> Iterator[Finding]:
     try:
         e = parse(text)
     except ExpressionError as exc:
@@ -50,8 +51,11 @@ def _expr(path: Path, text: str, names: list[str], baseline: list[str] | None,
 
 def _ref(path: Path, name: str, choices: list[str], what: str) -> Iterator[Finding]:
     if name not in choices:
-        yield Finding(path, "unknown-reference", f"{what} {name!r} is not defined"
-                      f"{_did_you_mean(name, choices)}")
+        yield Finding(
+            path,
+            "unknown-reference",
+            f"{what} {name!r} is not defined{_did_you_mean(name, choices)}",
+        )
 
 
 def _unique(items: list[str], path: str) -> Iterator[Finding]:
@@ -62,8 +66,15 @@ def _unique(items: list[str], path: str) -> Iterator[Finding]:
 
 def check(c: Contract) -> list[Finding]:
     """Every problem in the contract's meaning (shape was checked by the model)."""
-    return [*_term(c), *_outcome_file(c), *_metrics(c), *_baselines(c), *_rules(c), *_payers(c),
-            *_money(c)]
+    return [
+        *_term(c),
+        *_outcome_file(c),
+        *_metrics(c),
+        *_baselines(c),
+        *_rules(c),
+        *_payers(c),
+        *_money(c),
+    ]
 
 
 def _term(c: Contract) -> Iterator[Finding]:
@@ -74,13 +85,22 @@ def _term(c: Contract) -> Iterator[Finding]:
             yield Finding(("periods", "explicit"), "periods-empty", "explicit periods need a list")
         for i, e in enumerate(c.periods.explicit):
             if e.end < e.start:
-                yield Finding(("periods", "explicit", i, "end"), "period-order", f"{e.id} ends before it starts")
+                yield Finding(
+                    ("periods", "explicit", i, "end"),
+                    "period-order",
+                    f"{e.id} ends before it starts",
+                )
     elif c.term.end >= c.term.start:
         ps = P.generate(c.periods.kind, c.term.start, c.term.end)
         if ps and (ps[0].start != c.term.start or ps[-1].end != c.term.end):
-            yield Finding(("term",), "term-periods", f"the term {c.term.start}–{c.term.end} does not "
-                          f"start and end on {c.periods.kind} boundaries; {ps[0].id} and {ps[-1].id} "
-                          "are settled whole", severity="warning")
+            yield Finding(
+                ("term",),
+                "term-periods",
+                f"the term {c.term.start}–{c.term.end} does not "
+                f"start and end on {c.periods.kind} boundaries; {ps[0].id} and {ps[-1].id} "
+                "are settled whole",
+                severity="warning",
+            )
 
 
 def _outcome_file(c: Contract) -> Iterator[Finding]:
@@ -91,26 +111,53 @@ def _outcome_file(c: Contract) -> Iterator[Finding]:
         yield from _ref(("outcome_file", "grain", i), g, names, "grain column")
     yield from _ref(("outcome_file", "period_column"), of.period_column, names, "period column")
     if of.participant_column is not None:
-        yield from _ref(("outcome_file", "participant_column"), of.participant_column, names, "participant column")
+        yield from _ref(
+            ("outcome_file", "participant_column"),
+            of.participant_column,
+            names,
+            "participant column",
+        )
     numeric = [col.name for col in of.columns if col.type in ("integer", "decimal")]
     for i, col in enumerate(of.columns):
         base: Path = ("outcome_file", "columns", i)
         if col.type == "enum" and not col.values:
-            yield Finding((*base, "values"), "enum-values", f"enum column {col.name} needs its values")
+            yield Finding(
+                (*base, "values"), "enum-values", f"enum column {col.name} needs its values"
+            )
         if col.values and col.type != "enum":
-            yield Finding((*base, "values"), "enum-values", f"values are only for enum columns, {col.name} is {col.type}")
+            yield Finding(
+                (*base, "values"),
+                "enum-values",
+                f"values are only for enum columns, {col.name} is {col.type}",
+            )
         if col.pseudonymous and col.type != "text":
-            yield Finding((*base, "pseudonymous"), "pseudonymous-type", f"{col.name} must be text to be pseudonymous")
+            yield Finding(
+                (*base, "pseudonymous"),
+                "pseudonymous-type",
+                f"{col.name} must be text to be pseudonymous",
+            )
         for bound in ("min", "max"):
             v = getattr(col, bound)
             if v is None:
                 continue
             if col.type not in ("integer", "decimal"):
-                yield Finding((*base, bound), "range-type", f"{bound} applies to numbers; {col.name} is {col.type}")
+                yield Finding(
+                    (*base, bound),
+                    "range-type",
+                    f"{bound} applies to numbers; {col.name} is {col.type}",
+                )
             elif isinstance(v, str):
-                yield from _ref((*base, bound), v, numeric, f"{bound} of {col.name}: numeric column")
+                yield from _ref(
+                    (*base, bound), v, numeric, f"{bound} of {col.name}: numeric column"
+                )
     for i, rc in enumerate(of.row_checks):
-        yield from _expr(("outcome_file", "row_checks", i, "check"), rc.check, names, None, f"row check {rc.name}")
+        yield from _expr(
+            ("outcome_file", "row_checks", i, "check"),
+            rc.check,
+            names,
+            None,
+            f"row check {rc.name}",
+        )
 
 
 def _metrics(c: Contract) -> Iterator[Finding]:
@@ -138,8 +185,11 @@ def _baselines(c: Contract) -> Iterator[Finding]:
         if isinstance(b, PeriodsBaseline):
             for j, pid in enumerate(b.periods):
                 if P.parse_period(pid) is None and pid not in [e.id for e in c.periods.explicit]:
-                    yield Finding(("baselines", i, "periods", j), "period-unknown",
-                                  f"{pid!r} is not a period (write 2024-Q1, 2024-03, HT2024 or 2024)")
+                    yield Finding(
+                        ("baselines", i, "periods", j),
+                        "period-unknown",
+                        f"{pid!r} is not a period (write 2024-Q1, 2024-03, HT2024 or 2024)",
+                    )
 
 
 def _measure(c: Contract, path: Path, m: Measure) -> Iterator[Finding]:
@@ -160,7 +210,9 @@ def _rules(c: Contract) -> Iterator[Finding]:
     for i, r in enumerate(c.rules):
         base: Path = ("rules", i)
         if r.id in RESERVED:
-            yield Finding((*base, "id"), "reserved-id", f"{r.id!r} is reserved; choose another rule id")
+            yield Finding(
+                (*base, "id"), "reserved-id", f"{r.id!r} is reserved; choose another rule id"
+            )
         if isinstance(r, MEASURE_RULES):
             yield from _measure(c, (*base, "measure"), r.measure)
             if getattr(r, "volume", None) is not None:
@@ -170,33 +222,47 @@ def _rules(c: Contract) -> Iterator[Finding]:
         if isinstance(r, SavingsShare) and r.return_gate is not None:
             yield from _expr((*base, "return_gate"), r.return_gate, mids, None, f"rule {r.id}")
         if isinstance(r, FixedFee) and r.share_of_value is not None and c.contract_value is None:
-            yield Finding((*base, "share_of_value"), "contract-value-missing",
-                          "share_of_value needs contract_value at the top of the file")
+            yield Finding(
+                (*base, "share_of_value"),
+                "contract-value-missing",
+                "share_of_value needs contract_value at the top of the file",
+            )
         if isinstance(r, RateCard):
             yield from _rate_card(c, base, r, cols)
 
 
 def _rate_card(c: Contract, base: Path, r: RateCard, cols: list[str]) -> Iterator[Finding]:
     if c.outcome_file.participant_column is None:
-        yield Finding(base, "participant-missing", "a rate card needs outcome_file.participant_column")
+        yield Finding(
+            base, "participant-missing", "a rate card needs outcome_file.participant_column"
+        )
     if r.eligibility is not None:
         yield from _expr((*base, "eligibility"), r.eligibility, cols, cols, f"rule {r.id}")
     oids = [o.id for o in r.outcomes]
     yield from _unique(oids, f"{base[0]}")
     categories = {o.category for o in r.outcomes if o.category}
     for j, o in enumerate(r.outcomes):
-        yield from _expr((*base, "outcomes", j, "condition"), o.condition, cols, cols, f"outcome {o.id}")
+        yield from _expr(
+            (*base, "outcomes", j, "condition"), o.condition, cols, cols, f"outcome {o.id}"
+        )
         for k, req in enumerate(o.requires):
             if req == o.id:
-                yield Finding((*base, "outcomes", j, "requires", k), "requires-self", f"{o.id} cannot require itself")
+                yield Finding(
+                    (*base, "outcomes", j, "requires", k),
+                    "requires-self",
+                    f"{o.id} cannot require itself",
+                )
             else:
                 yield from _ref((*base, "outcomes", j, "requires", k), req, oids, "outcome")
     for j, u in enumerate(r.uplifts):
         yield from _expr((*base, "uplifts", j, "when"), u.when, cols, cols, f"uplift of {r.id}")
     for j, q in enumerate(r.quotas):
         if q.category not in categories:
-            yield Finding((*base, "quotas", j, "category"), "unknown-reference",
-                          f"no outcome has category {q.category!r}{_did_you_mean(q.category, sorted(categories))}")
+            yield Finding(
+                (*base, "quotas", j, "category"),
+                "unknown-reference",
+                f"no outcome has category {q.category!r}{_did_you_mean(q.category, sorted(categories))}",
+            )
 
 
 def _payers(c: Contract) -> Iterator[Finding]:
@@ -210,30 +276,55 @@ def _payers(c: Contract) -> Iterator[Finding]:
         total = money.add(*(p.shares.get(rid, p.share) if rid else p.share for p in c.payers))
         if total != 1:
             where = f"rule {rid}" if rid else "lines outside per-rule shares"
-            yield Finding(("payers",), "payer-shares", f"payers' shares for {where} add up to {total}, not 1")
+            yield Finding(
+                ("payers",), "payer-shares", f"payers' shares for {where} add up to {total}, not 1"
+            )
 
 
 def _money(c: Contract) -> Iterator[Finding]:
     q = c.settlement.rounding.quantum
-    caps: list[tuple[Path, Decimal | None]] = [(("caps", "per_period"), c.caps.per_period),
-                                               (("caps", "contract"), c.caps.contract)]
+    caps: list[tuple[Path, Decimal | None]] = [
+        (("caps", "per_period"), c.caps.per_period),
+        (("caps", "contract"), c.caps.contract),
+    ]
     for i, r in enumerate(c.rules):
         caps += [(("rules", i, "cap"), r.cap), (("rules", i, "cap_per_period"), r.cap_per_period)]
     for path, v in caps:
         if v is not None and not money.is_multiple(v, q):
-            yield Finding(path, "cap-quantum", f"cap {v} is not a multiple of the rounding quantum {q}",
-                          severity="warning")
+            yield Finding(
+                path,
+                "cap-quantum",
+                f"cap {v} is not a multiple of the rounding quantum {q}",
+                severity="warning",
+            )
     if c.payment_at_risk is not None:
         if c.contract_value is None:
-            yield Finding(("payment_at_risk",), "contract-value-missing", "payment_at_risk needs contract_value")
+            yield Finding(
+                ("payment_at_risk",),
+                "contract-value-missing",
+                "payment_at_risk needs contract_value",
+            )
             return
-        periods = len(P.generate(c.periods.kind, c.term.start, c.term.end)) if c.periods.kind != "explicit" \
+        periods = (
+            len(P.generate(c.periods.kind, c.term.start, c.term.end))
+            if c.periods.kind != "explicit"
             else len(c.periods.explicit)
-        fixed = money.add(*(money.mul(r.amount, Decimal(periods)) if r.amount is not None
-                            else money.mul(r.share_of_value or Decimal(0), c.contract_value)
-                            for r in c.rules if isinstance(r, FixedFee)))
+        )
+        fixed = money.add(
+            *(
+                money.mul(r.amount, Decimal(periods))
+                if r.amount is not None
+                else money.mul(r.share_of_value or Decimal(0), c.contract_value)
+                for r in c.rules
+                if isinstance(r, FixedFee)
+            )
+        )
         room = money.mul(1 - c.payment_at_risk.share, c.contract_value)
         if fixed > room:
-            yield Finding(("payment_at_risk",), "at-risk-fixed",
-                          f"fixed fees over the term ({fixed}) exceed the part of the contract value not at "
-                          f"risk ({room})", severity="warning")
+            yield Finding(
+                ("payment_at_risk",),
+                "at-risk-fixed",
+                f"fixed fees over the term ({fixed}) exceed the part of the contract value not at "
+                f"risk ({room})",
+                severity="warning",
+            )

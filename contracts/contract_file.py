@@ -30,8 +30,15 @@ class LoadedContract:
     issues: tuple[Issue, ...]  # problems found while reading
 
 
-def located(doc: SourceDoc | None, file: str, path: tuple[str | int, ...], code: str, message: str,
-            offset: int | None = None, severity: str = "error") -> Issue:
+def located(
+    doc: SourceDoc | None,
+    file: str,
+    path: tuple[str | int, ...],
+    code: str,
+    message: str,
+    offset: int | None = None,
+    severity: str = "error",
+) -> Issue:
     """An Issue at a field path; `offset` points into an expression at that path."""
     pos: Position | None = None
     text = ".".join(str(p) for p in path)
@@ -45,8 +52,7 @@ def located(doc: SourceDoc | None, file: str, path: tuple[str | int, ...], code:
         line, col = pos.line, pos.column
         if offset is not None:
             col += offset + (1 if pos.quoted else 0)
-    return Issue(code, message, Location(file=file, line=line, column=col, path=text),
-                 severity)  # type: ignore[arg-type]
+    return Issue(code, message, Location(file=file, line=line, column=col, path=text), severity)  # type: ignore[arg-type]
 
 
 def _pydantic_issue(doc: SourceDoc, file: str, err: Any) -> Issue:
@@ -60,15 +66,22 @@ def _pydantic_issue(doc: SourceDoc, file: str, err: Any) -> Issue:
     if kind == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag")
         expected = err.get("ctx", {}).get("expected_tags", "")
-        return located(doc, file, (*loc, "kind"), "kind-unknown",
-                       f"unknown kind {tag!r}; expected one of {expected}")
+        return located(
+            doc,
+            file,
+            (*loc, "kind"),
+            "kind-unknown",
+            f"unknown kind {tag!r}; expected one of {expected}",
+        )
     if kind == "union_tag_not_found":
-        return located(doc, file, loc, "field-missing", "kind is required here (it says which family this is)")
+        return located(
+            doc, file, loc, "field-missing", "kind is required here (it says which family this is)"
+        )
     message = err["msg"]
     if kind == "string_pattern_mismatch":
         message = _PATTERNS.get(err.get("ctx", {}).get("pattern", ""), message)
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     if "input" in err and not isinstance(err["input"], dict | list):
         message += f" (found {err['input']!r})"
     return located(doc, file, loc, "field-invalid", message)
@@ -100,13 +113,20 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
 
 
-def _unknown_field(doc: SourceDoc, file: str, loc: tuple[Any, ...], parent: tuple[str | int, ...]) -> Issue:
+def _unknown_field(
+    doc: SourceDoc, file: str, loc: tuple[Any, ...], parent: tuple[str | int, ...]
+) -> Issue:
     name = str(loc[-1])
-    issue = located(doc, file, loc, "field-unknown", f"unknown field {name!r}{suggest(name, _field_names())}")
+    issue = located(
+        doc, file, loc, "field-unknown", f"unknown field {name!r}{suggest(name, _field_names())}"
+    )
     pos = doc.key_positions.get((*parent, name))
     if pos is not None:
-        issue = Issue(issue.code, issue.message, Location(file=file, line=pos.line, column=pos.column,
-                                                          path=issue.location.path))
+        issue = Issue(
+            issue.code,
+            issue.message,
+            Location(file=file, line=pos.line, column=pos.column, path=issue.location.path),
+        )
     return issue
 
 
@@ -118,16 +138,26 @@ def suggest(name: str, choices: list[str]) -> str:
 def parse_contract(text: str, file: str, raw: bytes | None = None) -> LoadedContract:
     digest = hashlib.sha256(raw if raw is not None else text.encode()).hexdigest()
     doc, problems = load_yaml(text)
-    issues = [Issue(p.code, p.message, Location(file=file, line=p.line, column=p.column)) for p in problems]
-    if doc is None or issues and doc.data is None:
+    issues = [
+        Issue(p.code, p.message, Location(file=file, line=p.line, column=p.column))
+        for p in problems
+    ]
+    if doc is None or (issues and doc.data is None):
         return LoadedContract(file, None, doc, digest, tuple(issues))
     if doc.data is None:
-        issues.append(Issue("contract-empty", "the contract file is empty", Location(file=file, line=1)))
+        issues.append(
+            Issue("contract-empty", "the contract file is empty", Location(file=file, line=1))
+        )
         return LoadedContract(file, None, doc, digest, tuple(issues))
     if not isinstance(doc.data, dict):
         if not any(i.code == "yaml-not-mapping" for i in issues):
-            issues.append(Issue("yaml-not-mapping", "a contract file is a mapping of sections "
-                                "(contract:, parties:, ...)", Location(file=file, line=1, column=1)))
+            issues.append(
+                Issue(
+                    "yaml-not-mapping",
+                    "a contract file is a mapping of sections (contract:, parties:, ...)",
+                    Location(file=file, line=1, column=1),
+                )
+            )
         return LoadedContract(file, None, doc, digest, tuple(issues))
     try:
         contract = Contract.model_validate(doc.data)
@@ -156,7 +186,10 @@ def read_contract(path: pathlib.Path, display: str | None = None) -> LoadedContr
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        issue = Issue("yaml-encoding", "the contract file is not UTF-8 text; save it as UTF-8",
-                      Location(file=name, line=line))
+        issue = Issue(
+            "yaml-encoding",
+            "the contract file is not UTF-8 text; save it as UTF-8",
+            Location(file=name, line=line),
+        )
         return LoadedContract(name, None, None, hashlib.sha256(raw).hexdigest(), (issue,))
     return parse_contract(text, name, raw)

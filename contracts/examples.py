@@ -17,7 +17,9 @@ from contracts.settlement import Settlement
 from contracts.values import parse_value
 
 
-def typed_rows(c: Contract, ex: WorkedExample, index: int) -> tuple[list[dict[str, Any]], list[Finding]]:
+def typed_rows(
+    c: Contract, ex: WorkedExample, index: int
+) -> tuple[list[dict[str, Any]], list[Finding]]:
     columns = {col.name: col for col in c.outcome_file.columns}
     rows: list[dict[str, Any]] = []
     findings: list[Finding] = []
@@ -26,26 +28,45 @@ def typed_rows(c: Contract, ex: WorkedExample, index: int) -> tuple[list[dict[st
         row: dict[str, Any] = {}
         for name in raw:
             if name not in columns:
-                findings.append(Finding((*path, name), "example-column", f"{name!r} is not a column of the outcome file"))
+                findings.append(
+                    Finding(
+                        (*path, name),
+                        "example-column",
+                        f"{name!r} is not a column of the outcome file",
+                    )
+                )
         for name, col in columns.items():
             value, code = parse_value(col, raw.get(name))
             if code is not None:
-                findings.append(Finding((*path, name), "example-value",
-                                        f"{name}: {raw.get(name)!r} is not a valid {col.type} value ({code})"))
+                findings.append(
+                    Finding(
+                        (*path, name),
+                        "example-value",
+                        f"{name}: {raw.get(name)!r} is not a valid {col.type} value ({code})",
+                    )
+                )
             row[name] = value
         rows.append(row)
     return rows, findings
 
 
-def run_example(c: Contract, ex: WorkedExample, index: int) -> tuple[Settlement | None, list[Finding]]:
+def run_example(
+    c: Contract, ex: WorkedExample, index: int
+) -> tuple[Settlement | None, list[Finding]]:
     rows, findings = typed_rows(c, ex, index)
     if findings:
         return None, findings
     supplied = {(mid, pid): v for mid, per in ex.supplied.items() for pid, v in per.items()}
     result = settle(c, ex.period, InMemoryData(c, rows, supplied))
     if result.settlement is None:
-        return None, [Finding(("worked_examples", index), "example-failed",
-                              f"example {ex.name!r} cannot be settled: {i.message}") for i in result.issues]
+        return None, [
+            Finding(
+                ("worked_examples", index),
+                "example-failed",
+                f"example {ex.name!r} cannot be settled: {i.message}",
+            )
+            for i in result.issues
+        ]
     return result.settlement, []
 
 
@@ -55,8 +76,11 @@ def check_examples(c: Contract) -> Iterator[Finding]:
     for i, ex in enumerate(c.worked_examples):
         for key in ex.expect:
             if key != "total" and key not in rule_ids:
-                yield Finding(("worked_examples", i, "expect", key), "example-unknown-rule",
-                              f"{key!r} is neither a rule id nor `total`")
+                yield Finding(
+                    ("worked_examples", i, "expect", key),
+                    "example-unknown-rule",
+                    f"{key!r} is neither a rule id nor `total`",
+                )
         settlement, findings = run_example(c, ex, i)
         yield from findings
         if settlement is None:
@@ -65,6 +89,9 @@ def check_examples(c: Contract) -> Iterator[Finding]:
         got["total"] = settlement.total
         for key, want in ex.expect.items():
             if key in got and got[key] != want:
-                yield Finding(("worked_examples", i, "expect", key), "example-mismatch",
-                              f"example {ex.name!r}: the contract expects {key} = {want}, the engine "
-                              f"computes {got[key]}")
+                yield Finding(
+                    ("worked_examples", i, "expect", key),
+                    "example-mismatch",
+                    f"example {ex.name!r}: the contract expects {key} = {want}, the engine "
+                    f"computes {got[key]}",
+                )

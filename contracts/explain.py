@@ -18,8 +18,23 @@ Arg = Decimal | str | int | None
 
 # Stages in the order a reader follows them (README: "How an amount is computed").
 STAGES = (
-    "select", "metric", "baseline", "change", "net", "relative", "volume", "threshold",
-    "price", "uplift", "tier", "quota", "count-cap", "amount", "cap", "round", "previous",
+    "select",
+    "metric",
+    "baseline",
+    "change",
+    "net",
+    "relative",
+    "volume",
+    "threshold",
+    "price",
+    "uplift",
+    "tier",
+    "quota",
+    "count-cap",
+    "amount",
+    "cap",
+    "round",
+    "previous",
 )
 
 

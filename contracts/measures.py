@@ -46,9 +46,17 @@ class Evaluator:
     issues: list[Issue] = field(default_factory=list)
 
     def resolve(self, pid: str) -> P.Period | None:
-        return P.find(self.all_periods, pid) or P.parse_period(pid) or next(
-            (P.Period(e.start, e.end, e.id) for e in self.contract.periods.explicit if e.id == pid),
-            None,
+        return (
+            P.find(self.all_periods, pid)
+            or P.parse_period(pid)
+            or next(
+                (
+                    P.Period(e.start, e.end, e.id)
+                    for e in self.contract.periods.explicit
+                    if e.id == pid
+                ),
+                None,
+            )
         )
 
     def metric(self, mid: str, window: Sequence[P.Period]) -> MetricValue:
@@ -66,11 +74,13 @@ class Evaluator:
         figures = [self.data.supplied(m.id, pid) for pid in ids]
         missing = [pid for pid, v in zip(ids, figures, strict=True) if v is None]
         if missing:
-            self.issues.append(Issue(
-                "supplied-missing",
-                f"no figure supplied for metric {m.id} in {', '.join(missing)}; supply it with "
-                "--supplied FILE before settling",
-            ))
+            self.issues.append(
+                Issue(
+                    "supplied-missing",
+                    f"no figure supplied for metric {m.id} in {', '.join(missing)}; supply it with "
+                    "--supplied FILE before settling",
+                )
+            )
             return MetricValue(m.id, ids, None, 0, supplied=True)
         values = [v for v in figures if v is not None]
         if len(values) == 1:
@@ -80,28 +90,47 @@ class Evaluator:
         elif m.combine == "mean":
             value = money.div(money.add(*values), Decimal(len(values)))
         else:
-            self.issues.append(Issue(
-                "supplied-combine",
-                f"metric {m.id} is needed over {len(ids)} periods ({', '.join(ids)}) but the contract "
-                "does not say how its figures combine; set combine: sum or mean",
-            ))
+            self.issues.append(
+                Issue(
+                    "supplied-combine",
+                    f"metric {m.id} is needed over {len(ids)} periods ({', '.join(ids)}) but the contract "
+                    "does not say how its figures combine; set combine: sum or mean",
+                )
+            )
             value = None
         return MetricValue(m.id, ids, value, 0, tuple(zip(ids, values, strict=True)), supplied=True)
 
     def metric_steps(self, mv: MetricValue) -> list[Step]:
         periods = ", ".join(mv.periods)
         if mv.supplied:
-            return [step("metric", "metric.supplied", metric=mv.metric, value=mv.value, periods=periods)]
+            return [
+                step("metric", "metric.supplied", metric=mv.metric, value=mv.value, periods=periods)
+            ]
         m = self.contract.metric(mv.metric)
         if getattr(m, "filter", None):
-            out = [step("select", "select.rows_where", rows=mv.rows, periods=periods,
-                        filter=expression(m.filter).render())]
+            out = [
+                step(
+                    "select",
+                    "select.rows_where",
+                    rows=mv.rows,
+                    periods=periods,
+                    filter=expression(m.filter).render(),
+                )
+            ]
         else:
             out = [step("select", "select.rows", rows=mv.rows, periods=periods)]
         parts = dict(mv.parts)
         if "numerator" in parts:
-            out.append(step("metric", "metric.ratio", metric=mv.metric, numerator=parts["numerator"],
-                            denominator=parts["denominator"], value=mv.value))
+            out.append(
+                step(
+                    "metric",
+                    "metric.ratio",
+                    metric=mv.metric,
+                    numerator=parts["numerator"],
+                    denominator=parts["denominator"],
+                    value=mv.value,
+                )
+            )
         else:
             out.append(step("metric", "metric.value", metric=mv.metric, value=mv.value))
         return out
@@ -117,13 +146,23 @@ class Evaluator:
             base_window = [p for p in (self.resolve(pid) for pid in b.periods) if p is not None]
         mv = self.metric(b.metric, base_window)
         if not mv.supplied and mv.rows == 0:
-            self.issues.append(Issue(
-                "baseline-missing",
-                f"baseline {bid} needs rows for {', '.join(p.id for p in base_window)}, and there are "
-                "none; load the baseline period's outcome file",
-            ))
-        return mv.value, [step("baseline", "baseline.computed", baseline=bid, metric=b.metric,
-                               periods=", ".join(mv.periods), value=mv.value)]
+            self.issues.append(
+                Issue(
+                    "baseline-missing",
+                    f"baseline {bid} needs rows for {', '.join(p.id for p in base_window)}, and there are "
+                    "none; load the baseline period's outcome file",
+                )
+            )
+        return mv.value, [
+            step(
+                "baseline",
+                "baseline.computed",
+                baseline=bid,
+                metric=b.metric,
+                periods=", ".join(mv.periods),
+                value=mv.value,
+            )
+        ]
 
     def measure(self, m: Measure, window: Sequence[P.Period]) -> MeasureResult:
         mv = self.metric(m.metric, window)
@@ -144,7 +183,9 @@ class Evaluator:
             change = net
         if m.relative and change is not None and base is not None:
             rel = money.div(change, base)
-            steps.append(step("relative", "relative.change", change=change, base=base, relative=rel))
+            steps.append(
+                step("relative", "relative.change", change=change, base=base, relative=rel)
+            )
             change = rel
         return MeasureResult(change, base, True, tuple(steps))
 
@@ -162,7 +203,9 @@ class Evaluator:
         return met, step("threshold", code, effect=shown, min=t.min, precision=t.precision)
 
 
-def _change(value: Decimal | None, base: Decimal | None, direction: str, steps: list[Step]) -> Decimal | None:
+def _change(
+    value: Decimal | None, base: Decimal | None, direction: str, steps: list[Step]
+) -> Decimal | None:
     if value is None or base is None:
         return None
     if direction == "decrease":

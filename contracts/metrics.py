@@ -41,7 +41,9 @@ class MetricValue:
     periods: tuple[str, ...]  # the period ids whose rows (or figures) were used
     value: Decimal | None  # None when undefined (no rows, or a zero denominator)
     rows: int  # rows used after the filter (0 for supplied figures)
-    parts: tuple[tuple[str, Decimal], ...] = ()  # e.g. (("numerator", 1234.5), ("denominator", 45678))
+    parts: tuple[
+        tuple[str, Decimal], ...
+    ] = ()  # e.g. (("numerator", 1234.5), ("denominator", 45678))
     groups: tuple[tuple[str, Decimal | None], ...] = ()  # value per `by` group, sorted by group
     supplied: bool = False  # True when the figure was supplied, not computed
 
@@ -109,7 +111,9 @@ def _finish(metric: RowMetric, acc: _Acc) -> tuple[Decimal | None, tuple[tuple[s
 
 
 def _new(metric: RowMetric) -> _Acc:
-    needs_sets = isinstance(metric, ShareMetric) or (isinstance(metric, CountMetric) and metric.distinct)
+    needs_sets = isinstance(metric, ShareMetric) or (
+        isinstance(metric, CountMetric) and metric.distinct
+    )
     return _Acc(distinct=set() if needs_sets else None, met=set() if needs_sets else None)
 
 

@@ -30,17 +30,25 @@ class Frozen(BaseModel):
 class Party(Frozen):
     name: str = Field(description="Legal name as it appears on the signed contract.")
     org_number: str | None = Field(None, description="Organisation number (organisationsnummer).")
-    contact: str | None = Field(None, description="Contact person, e-mail or phone for this contract.")
+    contact: str | None = Field(
+        None, description="Contact person, e-mail or phone for this contract."
+    )
 
 
 class Parties(Frozen):
-    buyer: Party = Field(description="The contracting authority that pays (upphandlande myndighet).")
+    buyer: Party = Field(
+        description="The contracting authority that pays (upphandlande myndighet)."
+    )
     provider: Party = Field(description="The supplier that delivers the service and is paid.")
-    investor: Party | None = Field(None, description="An investor who pre-finances the service, if any.")
+    investor: Party | None = Field(
+        None, description="An investor who pre-finances the service, if any."
+    )
 
 
 class Payer(Frozen):
-    name: str = Field(description="Who pays this share of each line (a party's name or another body).")
+    name: str = Field(
+        description="Who pays this share of each line (a party's name or another body)."
+    )
     share: Decimal = Field(ge=0, le=1, description="Share of every line this payer owes, 0–1.")
     shares: dict[str, Decimal] = Field(
         default_factory=dict,
@@ -50,7 +58,9 @@ class Payer(Frozen):
 
 
 class Identity(Frozen):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable identifier, lower-case with -.")
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable identifier, lower-case with -."
+    )
     title: str = Field(description="Title of the procurement.")
     reference: str | None = Field(None, description="The buyer's case number (diarienummer).")
     language: Literal["sv", "en"] = Field("sv", description="Language the contract is written in.")
@@ -79,8 +89,12 @@ class PeriodsSpec(Frozen):
 
 
 class Rounding(Frozen):
-    quantum: Decimal = Field(Decimal("0.01"), gt=0, description="Amounts are multiples of this (0.01 = öre, 1 = krona).")
-    mode: RoundingMode = Field("half_up", description="half_up, half_even, down, up, floor or ceiling.")
+    quantum: Decimal = Field(
+        Decimal("0.01"), gt=0, description="Amounts are multiples of this (0.01 = öre, 1 = krona)."
+    )
+    mode: RoundingMode = Field(
+        "half_up", description="half_up, half_even, down, up, floor or ceiling."
+    )
     at: Literal["line", "rule", "settlement"] = Field(
         "line",
         description="Where rounding happens, once: each line, each rule's subtotal, or only the "
@@ -94,16 +108,24 @@ class SettlementSpec(Frozen):
         description="per_period settles each period on its own; cumulative computes the "
         "entitlement to date and pays the difference from what was settled before.",
     )
-    rounding: Rounding = Field(default_factory=Rounding, description="How and where amounts are rounded.")
+    rounding: Rounding = Field(
+        default_factory=Rounding, description="How and where amounts are rounded."
+    )
     allow_negative: bool = Field(
         False, description="May a settlement total be negative (the provider pays back)?"
     )
 
 
 class Units(Frozen):
-    days: Literal["calendar", "working"] | None = Field(None, description="Whether days are calendar or working days.")
-    staff: Literal["headcount", "fte"] | None = Field(None, description="Whether staff are counted by head or full-time equivalent.")
-    notes: tuple[str, ...] = Field((), description="Other units and definitions, one sentence each.")
+    days: Literal["calendar", "working"] | None = Field(
+        None, description="Whether days are calendar or working days."
+    )
+    staff: Literal["headcount", "fte"] | None = Field(
+        None, description="Whether staff are counted by head or full-time equivalent."
+    )
+    notes: tuple[str, ...] = Field(
+        (), description="Other units and definitions, one sentence each."
+    )
 
 
 ColumnType = Literal["text", "integer", "decimal", "date", "month", "boolean", "enum"]
@@ -111,15 +133,27 @@ ColumnType = Literal["text", "integer", "decimal", "date", "month", "boolean", "
 
 class Column(Frozen):
     name: Name = Field(description="The column's name in the contract and in expressions.")
-    type: ColumnType = Field(description="text, integer, decimal, date, month (2025-03), boolean or enum.")
+    type: ColumnType = Field(
+        description="text, integer, decimal, date, month (2025-03), boolean or enum."
+    )
     required: bool = Field(True, description="Must every row have a value?")
-    description: str | None = Field(None, description="What the column holds, for the template's instructions.")
+    description: str | None = Field(
+        None, description="What the column holds, for the template's instructions."
+    )
     unit: str | None = Field(None, description="Unit of the values, e.g. hours, %, SEK.")
-    aliases: tuple[str, ...] = Field((), description="Other header texts accepted for this column (e.g. Swedish).")
-    min: Decimal | str | None = Field(None, description="Smallest allowed value, or the name of another column.")
-    max: Decimal | str | None = Field(None, description="Largest allowed value, or the name of another column.")
+    aliases: tuple[str, ...] = Field(
+        (), description="Other header texts accepted for this column (e.g. Swedish)."
+    )
+    min: Decimal | str | None = Field(
+        None, description="Smallest allowed value, or the name of another column."
+    )
+    max: Decimal | str | None = Field(
+        None, description="Largest allowed value, or the name of another column."
+    )
     values: tuple[str, ...] = Field((), description="The allowed values of an enum column.")
-    pseudonymous: bool = Field(False, description="Holds pseudonyms: a personal identity number here is refused.")
+    pseudonymous: bool = Field(
+        False, description="Holds pseudonyms: a personal identity number here is refused."
+    )
 
     @field_validator("min", "max", mode="before")
     @classmethod
@@ -136,12 +170,22 @@ class RowCheck(Frozen):
 
 
 class OutcomeFile(Frozen):
-    columns: tuple[Column, ...] = Field(description="The columns of the provider's outcome file, in template order.")
-    grain: tuple[str, ...] = Field(description="Columns that together identify a row (no two rows share them).")
+    columns: tuple[Column, ...] = Field(
+        description="The columns of the provider's outcome file, in template order."
+    )
+    grain: tuple[str, ...] = Field(
+        description="Columns that together identify a row (no two rows share them)."
+    )
     period_column: str = Field(description="The column that says which period a row belongs to.")
-    participant_column: str | None = Field(None, description="The column identifying a participant, if any.")
-    row_checks: tuple[RowCheck, ...] = Field((), description="Checks relating columns within a row.")
-    sheet: str | None = Field(None, description="Preferred sheet name in spreadsheets (found by header otherwise).")
+    participant_column: str | None = Field(
+        None, description="The column identifying a participant, if any."
+    )
+    row_checks: tuple[RowCheck, ...] = Field(
+        (), description="Checks relating columns within a row."
+    )
+    sheet: str | None = Field(
+        None, description="Preferred sheet name in spreadsheets (found by header otherwise)."
+    )
 
 
 class MetricBase(Frozen):
@@ -154,7 +198,9 @@ class MetricBase(Frozen):
 
 class CountMetric(MetricBase):
     kind: Literal["count"]
-    distinct: str | None = Field(None, description="Count distinct values of this column instead of rows.")
+    distinct: str | None = Field(
+        None, description="Count distinct values of this column instead of rows."
+    )
 
 
 class SumMetric(MetricBase):
@@ -183,7 +229,9 @@ class SuppliedMetric(Frozen):
     id: Name = Field(description="The metric's name, used by baselines and rules.")
     title: str | None = Field(None, description="Plain-words name for documents.")
     unit: str | None = Field(None, description="Unit of the figure.")
-    source: str | None = Field(None, description="Who supplies the figure (an evaluator, SCB, ...).")
+    source: str | None = Field(
+        None, description="Who supplies the figure (an evaluator, SCB, ...)."
+    )
     combine: Literal["none", "sum", "mean"] = Field(
         "none",
         description="How figures of several periods combine (cumulative basis, multi-period "
@@ -207,7 +255,9 @@ class FixedBaseline(Frozen):
 class PreviousYearBaseline(Frozen):
     kind: Literal["previous_year"]
     id: Name = Field(description="The baseline's name, used by rules.")
-    metric: str = Field(description="Computed like this metric over the same period a year earlier.")
+    metric: str = Field(
+        description="Computed like this metric over the same period a year earlier."
+    )
 
 
 class PeriodsBaseline(Frozen):
@@ -223,12 +273,18 @@ Baseline = Annotated[
 
 
 class Caps(Frozen):
-    per_period: Decimal | None = Field(None, ge=0, description="Most the buyer pays in one settlement period.")
-    contract: Decimal | None = Field(None, ge=0, description="Most the buyer pays over the whole contract.")
+    per_period: Decimal | None = Field(
+        None, ge=0, description="Most the buyer pays in one settlement period."
+    )
+    contract: Decimal | None = Field(
+        None, ge=0, description="Most the buyer pays over the whole contract."
+    )
 
 
 class PaymentAtRisk(Frozen):
-    share: Decimal = Field(gt=0, le=1, description="Share of the contract value that depends on results.")
+    share: Decimal = Field(
+        gt=0, le=1, description="Share of the contract value that depends on results."
+    )
 
 
 class WorkedExample(Frozen):
@@ -247,20 +303,32 @@ class WorkedExample(Frozen):
 class Contract(Frozen):
     contract: Identity = Field(description="Identification of the contract.")
     parties: Parties = Field(description="Buyer, provider and optional investor.")
-    payers: tuple[Payer, ...] = Field((), description="Who owes each line; defaults to the buyer alone.")
+    payers: tuple[Payer, ...] = Field(
+        (), description="Who owes each line; defaults to the buyer alone."
+    )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code, e.g. SEK.")
-    contract_value: Decimal | None = Field(None, ge=0, description="The contract's stated value (kontraktsvärde).")
+    contract_value: Decimal | None = Field(
+        None, ge=0, description="The contract's stated value (kontraktsvärde)."
+    )
     term: Term = Field(description="Contract term.")
     periods: PeriodsSpec = Field(description="Settlement periods.")
-    settlement: SettlementSpec = Field(default_factory=SettlementSpec, description="Basis, rounding and sign.")
-    units: Units = Field(default_factory=Units, description="Units and definitions that change payments.")
+    settlement: SettlementSpec = Field(
+        default_factory=SettlementSpec, description="Basis, rounding and sign."
+    )
+    units: Units = Field(
+        default_factory=Units, description="Units and definitions that change payments."
+    )
     outcome_file: OutcomeFile = Field(description="What the provider reports, row by row.")
     metrics: tuple[Metric, ...] = Field((), description="Figures computed from rows or supplied.")
     baselines: tuple[Baseline, ...] = Field((), description="What results are compared with.")
     rules: tuple[Rule, ...] = Field(description="Payment rules, applied in this order.")
     caps: Caps = Field(default_factory=Caps, description="Caps across all rules.")
-    payment_at_risk: PaymentAtRisk | None = Field(None, description="Share of the value paid only for results.")
-    worked_examples: tuple[WorkedExample, ...] = Field((), description="Examples the engine must reproduce.")
+    payment_at_risk: PaymentAtRisk | None = Field(
+        None, description="Share of the value paid only for results."
+    )
+    worked_examples: tuple[WorkedExample, ...] = Field(
+        (), description="Examples the engine must reproduce."
+    )
 
     def metric(self, mid: str) -> Any:
         return next((m for m in self.metrics if m.id == mid), None)

@@ -22,7 +22,9 @@ _MODES: dict[str, str] = {
 
 # Enough digits that no realistic sum of a million öre amounts, nor a rate with
 # twenty decimals, is ever rounded by the context rather than by the contract.
-CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
+CONTEXT = decimal.Context(
+    prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation]
+)
 
 ZERO = Decimal(0)
 

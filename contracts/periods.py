@@ -41,7 +41,9 @@ class Period:
     def shifted_years(self, years: int) -> Period:
         """The same period `years` later (negative: earlier), e.g. 2025-Q1 → 2024-Q1."""
         if self.kind == "explicit":
-            return Period(_shift(self.start, years), _shift(self.end, years), f"{self.id}{years:+d}y")
+            return Period(
+                _shift(self.start, years), _shift(self.end, years), f"{self.id}{years:+d}y"
+            )
         shifted = parse_period(_shift_id(self.id, self.kind, years))
         assert shifted is not None
         return shifted

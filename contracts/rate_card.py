@@ -46,7 +46,9 @@ class _Claim:
 @dataclass
 class _State:
     paid: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
-    streak: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (last index, length)
+    streak: dict[tuple[str, str], tuple[int, int]] = field(
+        default_factory=dict
+    )  # (last index, length)
     per_outcome: Counter[str] = field(default_factory=Counter)
     per_category: Counter[str] = field(default_factory=Counter)
     total: int = 0
@@ -65,13 +67,18 @@ def _participants(contract: Contract, rows: list[Row]) -> dict[str, list[tuple[P
     return per
 
 
-def rate_card(rule: RateCard, contract: Contract, data: OutcomeData, ctx: RuleContext) -> RuleOutput:
+def rate_card(
+    rule: RateCard, contract: Contract, data: OutcomeData, ctx: RuleContext
+) -> RuleOutput:
     settle_to = ctx.window[-1]
     replay = [p for p in ctx.term_periods if p.end <= settle_to.end]
     history = _participants(contract, list(data.rows_until(settle_to.end)))
     first = {pid: h[0][1] for pid, h in history.items()}
-    eligible = {pid for pid, row in first.items()
-                if rule.eligibility is None or expression(rule.eligibility).evaluate_bool(row, row)}
+    eligible = {
+        pid
+        for pid, row in first.items()
+        if rule.eligibility is None or expression(rule.eligibility).evaluate_bool(row, row)
+    }
     state, out = _State(), RuleOutput()
     for index, period in enumerate(replay):
         claims = _candidates(rule, history, first, eligible, state, index, period)
@@ -84,8 +91,15 @@ def rate_card(rule: RateCard, contract: Contract, data: OutcomeData, ctx: RuleCo
     return out
 
 
-def _candidates(rule: RateCard, history: dict[str, list[tuple[P.Period, Row]]], first: dict[str, Row],
-                eligible: set[str], state: _State, index: int, period: P.Period) -> list[_Claim]:
+def _candidates(
+    rule: RateCard,
+    history: dict[str, list[tuple[P.Period, Row]]],
+    first: dict[str, Row],
+    eligible: set[str],
+    state: _State,
+    index: int,
+    period: P.Period,
+) -> list[_Claim]:
     claims: list[_Claim] = []
     for pid in sorted(history):
         rows = [row for rp, row in history[pid] if period.contains(rp)]
@@ -104,25 +118,35 @@ def _candidates(rule: RateCard, history: dict[str, list[tuple[P.Period, Row]]], 
                 continue
             if oc.pays == "once" and state.paid[key]:
                 continue
-            if any(not [p for p in state.paid[(pid, req)] if p != period.id] for req in oc.requires):
+            if any(
+                not [p for p in state.paid[(pid, req)] if p != period.id] for req in oc.requires
+            ):
                 continue
             n = len(hits) if oc.pays == "every_time" else 1
             held = f" for {length} consecutive periods" if oc.sustain_periods > 1 else ""
             for _ in range(n):
-                s = step("price", "price.outcome", outcome=oc.id, condition=cond.render() + held,
-                         period=period.id)
+                s = step(
+                    "price",
+                    "price.outcome",
+                    outcome=oc.id,
+                    condition=cond.render() + held,
+                    period=period.id,
+                )
                 claims.append(_Claim(pid, oc, period, [s]))
     return claims
 
 
-def _count_caps(rule: RateCard, claims: list[_Claim], state: _State, out: RuleOutput,
-                report: bool) -> list[_Claim]:
+def _count_caps(
+    rule: RateCard, claims: list[_Claim], state: _State, out: RuleOutput, report: bool
+) -> list[_Claim]:
     kept: list[_Claim] = []
     dropped: Counter[str] = Counter()
     taken: Counter[str] = Counter()
     for c in claims:
         oc = c.outcome
-        over_outcome = oc.max_count is not None and state.per_outcome[oc.id] + taken[oc.id] >= oc.max_count
+        over_outcome = (
+            oc.max_count is not None and state.per_outcome[oc.id] + taken[oc.id] >= oc.max_count
+        )
         over_rule = rule.max_count is not None and state.total + len(kept) >= rule.max_count
         if over_outcome or over_rule:
             dropped[oc.id if over_outcome else rule.id] += 1
@@ -139,20 +163,29 @@ def _count_caps(rule: RateCard, claims: list[_Claim], state: _State, out: RuleOu
     return kept
 
 
-def _quotas(rule: RateCard, claims: list[_Claim], state: _State, out: RuleOutput,
-            report: bool) -> list[_Claim]:
+def _quotas(
+    rule: RateCard, claims: list[_Claim], state: _State, out: RuleOutput, report: bool
+) -> list[_Claim]:
     for quota in rule.quotas:
         inside = [c for c in claims if c.outcome.category == quota.category]
         others = state.total - state.per_category[quota.category] + len(claims) - len(inside)
         # cat ≤ s·(cat + others)  ⇔  cat ≤ s·others / (1 − s)
-        allowed_total = int(money.div(money.mul(quota.max_share, Decimal(others)),
-                                      1 - quota.max_share) or 0)
+        allowed_total = int(
+            money.div(money.mul(quota.max_share, Decimal(others)), 1 - quota.max_share) or 0
+        )
         allowed = max(0, allowed_total - state.per_category[quota.category])
         if len(inside) > allowed:
             drop = {id(c) for c in inside[allowed:]}
             if report:
-                out.caps.append(CapCut("quota", quota.category, quota.max_share,
-                                       Decimal(len(inside)), Decimal(allowed)))
+                out.caps.append(
+                    CapCut(
+                        "quota",
+                        quota.category,
+                        quota.max_share,
+                        Decimal(len(inside)),
+                        Decimal(allowed),
+                    )
+                )
             claims = [c for c in claims if id(c) not in drop]
     for c in claims:
         state.paid[(c.participant, c.outcome.id)].append(c.period.id)
@@ -170,7 +203,9 @@ def _tier_price(oc: RateOutcome, number: int) -> Decimal:
     return oc.tiers[-1].price
 
 
-def _price(rule: RateCard, c: _Claim, first: Row, state: _State, out: RuleOutput, report: bool) -> LineItem:
+def _price(
+    rule: RateCard, c: _Claim, first: Row, state: _State, out: RuleOutput, report: bool
+) -> LineItem:
     oc, steps = c.outcome, c.steps
     state.per_outcome[oc.id] += 1
     state.total += 1
@@ -182,20 +217,53 @@ def _price(rule: RateCard, c: _Claim, first: Row, state: _State, out: RuleOutput
         if expression(up.when).evaluate_bool(first, first):
             before = price
             price = money.mul(price, 1 + up.percent / 100)
-            steps.append(step("uplift", "uplift.percent", percent=up.percent,
-                              when=expression(up.when).render(), before=before, after=price))
+            steps.append(
+                step(
+                    "uplift",
+                    "uplift.percent",
+                    percent=up.percent,
+                    when=expression(up.when).render(),
+                    before=before,
+                    after=price,
+                )
+            )
     amount = price
     steps.append(step("price", "price.claims", count=1, price=price, amount=amount))
     if rule.cap_per_participant is not None:
         paid = state.amount[c.participant]
         room = max(money.ZERO, rule.cap_per_participant - paid)
         if amount > room:
-            steps.append(step("cap", "cap.participant", limit=rule.cap_per_participant, paid=paid,
-                              before=amount, after=room))
+            steps.append(
+                step(
+                    "cap",
+                    "cap.participant",
+                    limit=rule.cap_per_participant,
+                    paid=paid,
+                    before=amount,
+                    after=room,
+                )
+            )
             if report:
-                out.caps.append(CapCut("participant", f"participant {c.participant}",
-                                       rule.cap_per_participant, paid + amount, paid + room))
+                out.caps.append(
+                    CapCut(
+                        "participant",
+                        f"participant {c.participant}",
+                        rule.cap_per_participant,
+                        paid + amount,
+                        paid + room,
+                    )
+                )
             amount = room
     state.amount[c.participant] += amount
-    return LineItem(rule.id, "payment", f"{oc.title or oc.id} – {c.participant}", amount,
-                    Decimal(1), price, c.participant, oc.id, c.period.id, tuple(steps))
+    return LineItem(
+        rule.id,
+        "payment",
+        f"{oc.title or oc.id} – {c.participant}",
+        amount,
+        Decimal(1),
+        price,
+        c.participant,
+        oc.id,
+        c.period.id,
+        tuple(steps),
+    )

@@ -23,8 +23,12 @@ class RuleBase(_Frozen):
     id: RuleId
     title: str | None = Field(None, description="Plain-words name of the rule for documents.")
     description: str | None = Field(None, description="The rule as the contract text states it.")
-    cap_per_period: Decimal | None = Field(None, ge=0, description="Most this rule pays in one period.")
-    cap: Decimal | None = Field(None, ge=0, description="Most this rule pays over the whole contract.")
+    cap_per_period: Decimal | None = Field(
+        None, ge=0, description="Most this rule pays in one period."
+    )
+    cap: Decimal | None = Field(
+        None, ge=0, description="Most this rule pays over the whole contract."
+    )
 
 
 class Threshold(_Frozen):
@@ -36,7 +40,8 @@ class Threshold(_Frozen):
         "the exact value is compared (0.0968 is not 0.10).",
     )
     relative: bool = Field(
-        False, description="Compare the change as a share of the baseline, whatever the rule pays on."
+        False,
+        description="Compare the change as a share of the baseline, whatever the rule pays on.",
     )
 
 
@@ -49,14 +54,18 @@ class Measure(_Frozen):
     """What a rule looks at: a metric, or its change against a baseline."""
 
     metric: str = Field(description="The metric measured in the settlement period.")
-    baseline: str | None = Field(None, description="Compare with this baseline; the measure is the change.")
+    baseline: str | None = Field(
+        None, description="Compare with this baseline; the measure is the change."
+    )
     direction: Literal["increase", "decrease"] = Field(
         "increase", description="Which way is better: a fall in sick leave is `decrease`."
     )
     net_of: NetOf | None = Field(
         None, description="Subtract the comparison group's change (difference in differences)."
     )
-    relative: bool = Field(False, description="Express the change as a share of the baseline (0.10 = 10 %).")
+    relative: bool = Field(
+        False, description="Express the change as a share of the baseline (0.10 = 10 %)."
+    )
 
     @model_validator(mode="after")
     def _needs_baseline(self) -> Measure:
@@ -69,9 +78,14 @@ class FixedFee(RuleBase):
     kind: Literal["fixed_fee"]
     amount: Decimal | None = Field(None, ge=0, description="Fee per settlement period.")
     share_of_value: Decimal | None = Field(
-        None, gt=0, le=1, description="Or: this share of contract_value, spread evenly over all periods."
+        None,
+        gt=0,
+        le=1,
+        description="Or: this share of contract_value, spread evenly over all periods.",
     )
-    deferred: bool = Field(False, description="Accrues every period but is paid in the last period of the term.")
+    deferred: bool = Field(
+        False, description="Accrues every period but is paid in the last period of the term."
+    )
 
     @model_validator(mode="after")
     def _one_amount(self) -> FixedFee:
@@ -82,29 +96,48 @@ class FixedFee(RuleBase):
 
 class Target(RuleBase):
     kind: Literal["target"]
-    condition: str = Field(description="Expression over metric ids, e.g. `care_plan_share >= 0.80`.")
-    amount: Decimal = Field(ge=0, description="Paid in full when the condition holds, else nothing.")
-    precision: Decimal | None = Field(None, gt=0, description="Metrics are rounded (half up) to this before comparing.")
+    condition: str = Field(
+        description="Expression over metric ids, e.g. `care_plan_share >= 0.80`."
+    )
+    amount: Decimal = Field(
+        ge=0, description="Paid in full when the condition holds, else nothing."
+    )
+    precision: Decimal | None = Field(
+        None, gt=0, description="Metrics are rounded (half up) to this before comparing."
+    )
 
 
 class Tier(_Frozen):
-    up_to: int | None = Field(None, ge=1, description="Last outcome (counted over the contract) at this price; none for the rest.")
+    up_to: int | None = Field(
+        None,
+        ge=1,
+        description="Last outcome (counted over the contract) at this price; none for the rest.",
+    )
     price: Decimal = Field(ge=0, description="Price per outcome in this tier.")
 
 
 class RateOutcome(_Frozen):
     id: RuleId
     title: str | None = Field(None, description="Plain-words name of the outcome.")
-    condition: str = Field(description="Row expression; may use baseline.<column> (the participant's first period).")
+    condition: str = Field(
+        description="Row expression; may use baseline.<column> (the participant's first period)."
+    )
     price: Decimal | None = Field(None, ge=0, description="Price per outcome.")
     tiers: tuple[Tier, ...] = Field((), description="Marginal volume tiers instead of one price.")
     pays: Literal["once", "once_per_period", "every_time"] = Field(
-        "once", description="once per participant, at most once per participant and period, or every qualifying row."
+        "once",
+        description="once per participant, at most once per participant and period, or every qualifying row.",
     )
-    requires: tuple[str, ...] = Field((), description="Outcomes that must have been paid in an earlier period first.")
-    sustain_periods: int = Field(1, ge=1, description="The condition must hold in this many consecutive periods.")
+    requires: tuple[str, ...] = Field(
+        (), description="Outcomes that must have been paid in an earlier period first."
+    )
+    sustain_periods: int = Field(
+        1, ge=1, description="The condition must hold in this many consecutive periods."
+    )
     category: str | None = Field(None, description="Category used by quotas.")
-    max_count: int | None = Field(None, ge=0, description="Most outcomes of this kind paid over the contract.")
+    max_count: int | None = Field(
+        None, ge=0, description="Most outcomes of this kind paid over the contract."
+    )
 
     @model_validator(mode="after")
     def _one_price(self) -> RateOutcome:
@@ -116,23 +149,37 @@ class RateOutcome(_Frozen):
 
 
 class Uplift(_Frozen):
-    when: str = Field(description="Row expression on the participant's first period, e.g. `group == \"newly_arrived\"`.")
+    when: str = Field(
+        description='Row expression on the participant\'s first period, e.g. `group == "newly_arrived"`.'
+    )
     percent: Decimal = Field(gt=0, description="Added to the price, in percent (40 = +40 %).")
 
 
 class Quota(_Frozen):
     category: str = Field(description="The category whose share is limited.")
-    max_share: Decimal = Field(gt=0, lt=1, description="Most this share of the outcomes paid may come from the category.")
+    max_share: Decimal = Field(
+        gt=0, lt=1, description="Most this share of the outcomes paid may come from the category."
+    )
 
 
 class RateCard(RuleBase):
     kind: Literal["rate_card"]
-    eligibility: str | None = Field(None, description="Row expression on the participant's first period (e.g. age at start).")
-    outcomes: tuple[RateOutcome, ...] = Field(min_length=1, description="The priced outcomes, any number.")
+    eligibility: str | None = Field(
+        None, description="Row expression on the participant's first period (e.g. age at start)."
+    )
+    outcomes: tuple[RateOutcome, ...] = Field(
+        min_length=1, description="The priced outcomes, any number."
+    )
     uplifts: tuple[Uplift, ...] = Field((), description="Price uplifts for sub-groups.")
-    quotas: tuple[Quota, ...] = Field((), description="Limits on the share of outcomes from one category.")
-    max_count: int | None = Field(None, ge=0, description="Most outcomes paid under this rule over the contract.")
-    cap_per_participant: Decimal | None = Field(None, ge=0, description="Most paid for one participant over the contract.")
+    quotas: tuple[Quota, ...] = Field(
+        (), description="Limits on the share of outcomes from one category."
+    )
+    max_count: int | None = Field(
+        None, ge=0, description="Most outcomes paid under this rule over the contract."
+    )
+    cap_per_participant: Decimal | None = Field(
+        None, ge=0, description="Most paid for one participant over the contract."
+    )
 
 
 class Improvement(RuleBase):
@@ -150,7 +197,9 @@ class Improvement(RuleBase):
 class LinearScale(RuleBase):
     kind: Literal["linear_scale"]
     measure: Measure = Field(description="What is measured.")
-    floor: Decimal = Field(description="At or below this (in the better direction) nothing is paid.")
+    floor: Decimal = Field(
+        description="At or below this (in the better direction) nothing is paid."
+    )
     target: Decimal = Field(description="At or beyond this the full amount is paid.")
     amount: Decimal = Field(ge=0, description="Paid in full at the target; linearly between.")
     threshold: Threshold | None = Field(None, description="No payment below a minimum effect.")
@@ -164,7 +213,9 @@ class Band(_Frozen):
 class Tiered(RuleBase):
     kind: Literal["tiered"]
     measure: Measure = Field(description="What is measured.")
-    bands: tuple[Band, ...] = Field(min_length=1, description="Step function: the highest band reached pays.")
+    bands: tuple[Band, ...] = Field(
+        min_length=1, description="Step function: the highest band reached pays."
+    )
     threshold: Threshold | None = Field(None, description="No payment below a minimum effect.")
 
 
@@ -172,9 +223,15 @@ class Bonus(RuleBase):
     kind: Literal["bonus"]
     measure: Measure = Field(description="What is measured.")
     above: Decimal = Field(description="The quota; only results beyond it earn the bonus.")
-    amount: Decimal | None = Field(None, ge=0, description="A fixed bonus once the quota is exceeded.")
-    per_step: Decimal | None = Field(None, ge=0, description="Or: paid per full `step` beyond the quota.")
-    step: Decimal = Field(Decimal(1), gt=0, description="Size of one step (0.01 = one percentage point).")
+    amount: Decimal | None = Field(
+        None, ge=0, description="A fixed bonus once the quota is exceeded."
+    )
+    per_step: Decimal | None = Field(
+        None, ge=0, description="Or: paid per full `step` beyond the quota."
+    )
+    step: Decimal = Field(
+        Decimal(1), gt=0, description="Size of one step (0.01 = one percentage point)."
+    )
 
     @model_validator(mode="after")
     def _one_amount(self) -> Bonus:
@@ -187,10 +244,16 @@ class Malus(RuleBase):
     kind: Literal["malus"]
     measure: Measure = Field(description="What is measured.")
     below: Decimal = Field(description="Results short of this are deducted for.")
-    amount: Decimal | None = Field(None, ge=0, description="A fixed deduction when the result falls short.")
-    per_step: Decimal | None = Field(None, ge=0, description="Or: deducted per full `step` short of the level.")
+    amount: Decimal | None = Field(
+        None, ge=0, description="A fixed deduction when the result falls short."
+    )
+    per_step: Decimal | None = Field(
+        None, ge=0, description="Or: deducted per full `step` short of the level."
+    )
     step: Decimal = Field(Decimal(1), gt=0, description="Size of one step.")
-    max_deduction: Decimal | None = Field(None, ge=0, description="Largest deduction in one period.")
+    max_deduction: Decimal | None = Field(
+        None, ge=0, description="Largest deduction in one period."
+    )
 
     @model_validator(mode="after")
     def _one_amount(self) -> Malus:
@@ -201,28 +264,51 @@ class Malus(RuleBase):
 
 class SavingsShare(RuleBase):
     kind: Literal["savings_share"]
-    measure: Measure = Field(description="What the saving is computed from (e.g. care days avoided).")
-    unit_value: Decimal = Field(Decimal(1), ge=0, description="Value of one unit of the measure (kr per care day).")
-    share: Decimal = Field(gt=0, le=1, description="Share of the saving paid (until break-even, if set).")
-    break_even: Decimal | None = Field(None, gt=0, description="Paid to date at which the share switches.")
-    share_after: Decimal | None = Field(None, ge=0, le=1, description="Share paid beyond break-even.")
+    measure: Measure = Field(
+        description="What the saving is computed from (e.g. care days avoided)."
+    )
+    unit_value: Decimal = Field(
+        Decimal(1), ge=0, description="Value of one unit of the measure (kr per care day)."
+    )
+    share: Decimal = Field(
+        gt=0, le=1, description="Share of the saving paid (until break-even, if set)."
+    )
+    break_even: Decimal | None = Field(
+        None, gt=0, description="Paid to date at which the share switches."
+    )
+    share_after: Decimal | None = Field(
+        None, ge=0, le=1, description="Share paid beyond break-even."
+    )
     floor: Decimal | None = Field(None, ge=0, description="Guaranteed minimum payment per period.")
-    return_cap: Decimal | None = Field(None, ge=0, description="Most paid beyond break-even over the contract.")
+    return_cap: Decimal | None = Field(
+        None, ge=0, description="Most paid beyond break-even over the contract."
+    )
     return_gate: str | None = Field(
-        None, description="Metric expression that must hold for anything beyond break-even to be paid."
+        None,
+        description="Metric expression that must hold for anything beyond break-even to be paid.",
     )
 
     @model_validator(mode="after")
     def _switch(self) -> SavingsShare:
         if (self.break_even is None) != (self.share_after is None):
             raise ValueError("break_even and share_after go together")
-        if (self.return_cap is not None or self.return_gate is not None) and self.break_even is None:
+        if (
+            self.return_cap is not None or self.return_gate is not None
+        ) and self.break_even is None:
             raise ValueError("return_cap and return_gate need a break_even")
         return self
 
 
 Rule = Annotated[
-    FixedFee | Target | RateCard | Improvement | LinearScale | Tiered | Bonus | Malus | SavingsShare,
+    FixedFee
+    | Target
+    | RateCard
+    | Improvement
+    | LinearScale
+    | Tiered
+    | Bonus
+    | Malus
+    | SavingsShare,
     Field(discriminator="kind"),
 ]
 

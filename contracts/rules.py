@@ -59,8 +59,16 @@ def fixed_fee(rule: FixedFee, ctx: RuleContext) -> RuleOutput:
         assert rule.share_of_value is not None and ctx.contract_value is not None
         count = Decimal(len(ctx.term_periods))
         fee = money.div(money.mul(rule.share_of_value, ctx.contract_value), count) or ZERO
-        steps.append(step("price", "price.fee_share", share=rule.share_of_value,
-                          value=ctx.contract_value, count=count, fee=fee))
+        steps.append(
+            step(
+                "price",
+                "price.fee_share",
+                share=rule.share_of_value,
+                value=ctx.contract_value,
+                count=count,
+                fee=fee,
+            )
+        )
     n = Decimal(len(ctx.window))
     last = ctx.term_periods[-1]
     if rule.deferred:
@@ -74,11 +82,29 @@ def fixed_fee(rule: FixedFee, ctx: RuleContext) -> RuleOutput:
     return RuleOutput([_line(rule.id, rule.title, "payment", amount, n, fee, ctx, steps)])
 
 
-def _line(rid: str, title: str | None, kind: str, amount: Decimal, qty: Decimal | None,
-          price: Decimal | None, ctx: RuleContext, steps: Sequence[Step]) -> LineItem:
-    period = ctx.window[-1].id if len(ctx.window) == 1 else f"{ctx.window[0].id}–{ctx.window[-1].id}"
-    return LineItem(rid, kind, _label(rid, title), amount, qty, price,  # type: ignore[arg-type]
-                    period=period, steps=tuple(steps))
+def _line(
+    rid: str,
+    title: str | None,
+    kind: str,
+    amount: Decimal,
+    qty: Decimal | None,
+    price: Decimal | None,
+    ctx: RuleContext,
+    steps: Sequence[Step],
+) -> LineItem:
+    period = (
+        ctx.window[-1].id if len(ctx.window) == 1 else f"{ctx.window[0].id}–{ctx.window[-1].id}"
+    )
+    return LineItem(
+        rid,
+        kind,
+        _label(rid, title),
+        amount,
+        qty,
+        price,  # type: ignore[arg-type]
+        period=period,
+        steps=tuple(steps),
+    )
 
 
 def target(rule: Target, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
@@ -98,14 +124,23 @@ def target(rule: Target, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
         shown = ", ".join(f"{k} = {v}" for k, v in env.items())
         met = expr.evaluate_bool(env)
         amount = rule.amount if met else ZERO
-        steps.append(step("amount", "target.met" if met else "target.missed",
-                          condition=expr.render(), values=shown, amount=amount))
+        steps.append(
+            step(
+                "amount",
+                "target.met" if met else "target.missed",
+                condition=expr.render(),
+                values=shown,
+                amount=amount,
+            )
+        )
         one = RuleContext((period,), ctx.term_periods, ctx.prior_paid, ctx.contract_value)
         out.lines.append(_line(rule.id, rule.title, "payment", amount, None, None, one, steps))
     return out
 
 
-def _undefined(rule_id: str, title: str | None, r: MeasureResult, metric: str, ctx: RuleContext) -> RuleOutput:
+def _undefined(
+    rule_id: str, title: str | None, r: MeasureResult, metric: str, ctx: RuleContext
+) -> RuleOutput:
     steps = [*r.steps, step("amount", "undefined.zero", metric=metric)]
     return RuleOutput([_line(rule_id, title, "payment", ZERO, None, None, ctx, steps)])
 
@@ -130,10 +165,20 @@ def improvement(rule: Improvement, ev: Evaluator, ctx: RuleContext) -> RuleOutpu
         if vol.value is None:
             return _undefined(rule.id, rule.title, r, rule.volume, ctx)
         units = money.mul(r.value, vol.value)
-        steps.append(step("volume", "volume.units", effect=r.value, volume_metric=rule.volume,
-                          volume=vol.value, units=units))
+        steps.append(
+            step(
+                "volume",
+                "volume.units",
+                effect=r.value,
+                volume_metric=rule.volume,
+                volume=vol.value,
+                units=units,
+            )
+        )
     if not _gate(rule.threshold, ev, r, steps):
-        return RuleOutput([_line(rule.id, rule.title, "payment", ZERO, units, rule.price, ctx, steps)])
+        return RuleOutput(
+            [_line(rule.id, rule.title, "payment", ZERO, units, rule.price, ctx, steps)]
+        )
     amount = money.mul(units, rule.price)
     steps.append(step("price", "price.units", units=units, price=rule.price, amount=amount))
     if amount < 0 and not rule.allow_negative:
@@ -158,11 +203,21 @@ def linear_scale(rule: LinearScale, ev: Evaluator, ctx: RuleContext) -> RuleOutp
     span = money.add(rule.target, -rule.floor)
     raw = money.div(money.add(r.value, -rule.floor), span) or ZERO
     fraction = min(Decimal(1), max(ZERO, raw))
-    steps.append(step("amount", "scale.fraction", value=r.value, floor=rule.floor,
-                      target=rule.target, fraction=fraction))
+    steps.append(
+        step(
+            "amount",
+            "scale.fraction",
+            value=r.value,
+            floor=rule.floor,
+            target=rule.target,
+            fraction=fraction,
+        )
+    )
     amount = money.mul(fraction, rule.amount)
     steps.append(step("amount", "scale.amount", fraction=fraction, full=rule.amount, amount=amount))
-    return RuleOutput([_line(rule.id, rule.title, "payment", amount, fraction, rule.amount, ctx, steps)])
+    return RuleOutput(
+        [_line(rule.id, rule.title, "payment", amount, fraction, rule.amount, ctx, steps)]
+    )
 
 
 def tiered(rule: Tiered, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
@@ -176,7 +231,9 @@ def tiered(rule: Tiered, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
         if reached:
             best = max(reached, key=lambda b: b.amount)
             amount = best.amount
-            steps.append(step("amount", "band.reached", level=best.at_least, value=r.value, amount=amount))
+            steps.append(
+                step("amount", "band.reached", level=best.at_least, value=r.value, amount=amount)
+            )
         else:
             steps.append(step("amount", "band.none", value=r.value))
     return RuleOutput([_line(rule.id, rule.title, "payment", amount, None, None, ctx, steps)])
@@ -203,7 +260,9 @@ def bonus(rule: Bonus, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
     assert rule.per_step is not None
     n = _full_steps(beyond, rule.step)
     amount = money.mul(n, rule.per_step)
-    steps.append(step("price", "bonus.steps", steps=n, step=rule.step, per_step=rule.per_step, amount=amount))
+    steps.append(
+        step("price", "bonus.steps", steps=n, step=rule.step, per_step=rule.per_step, amount=amount)
+    )
     return RuleOutput([_line(rule.id, rule.title, "payment", amount, n, rule.per_step, ctx, steps)])
 
 
@@ -226,12 +285,22 @@ def malus(rule: Malus, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
         # A deduction counts every started step: falling 0.5 steps short costs one step.
         n = (short / rule.step).to_integral_value(rounding="ROUND_CEILING")
         deduction = money.mul(n, rule.per_step)
-        steps.append(step("price", "malus.steps", steps=n, step=rule.step, per_step=rule.per_step,
-                          amount=-deduction))
+        steps.append(
+            step(
+                "price",
+                "malus.steps",
+                steps=n,
+                step=rule.step,
+                per_step=rule.per_step,
+                amount=-deduction,
+            )
+        )
     if rule.max_deduction is not None and deduction > rule.max_deduction:
         deduction = rule.max_deduction
         steps.append(step("cap", "malus.max", max=rule.max_deduction))
-    return RuleOutput([_line(rule.id, rule.title, "deduction", -deduction, n, rule.per_step, ctx, steps)])
+    return RuleOutput(
+        [_line(rule.id, rule.title, "deduction", -deduction, n, rule.per_step, ctx, steps)]
+    )
 
 
 def savings_share(rule: SavingsShare, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
@@ -246,7 +315,9 @@ def savings_share(rule: SavingsShare, ev: Evaluator, ctx: RuleContext) -> RuleOu
         return _undefined(rule.id, rule.title, r, rule.measure.metric, ctx)
     steps = list(r.steps)
     saving = max(ZERO, money.mul(r.value, rule.unit_value))
-    steps.append(step("amount", "savings.saving", value=r.value, unit_value=rule.unit_value, saving=saving))
+    steps.append(
+        step("amount", "savings.saving", value=r.value, unit_value=rule.unit_value, saving=saving)
+    )
     paid = ctx.prior_paid
     if rule.break_even is None:
         amount = money.mul(saving, rule.share)
@@ -255,8 +326,17 @@ def savings_share(rule: SavingsShare, ev: Evaluator, ctx: RuleContext) -> RuleOu
         room = max(ZERO, money.add(rule.break_even, -paid))
         first_part = min(saving, money.div(room, rule.share) or ZERO)
         pay1 = money.mul(first_part, rule.share)
-        steps.append(step("price", "savings.before", share=rule.share, part=first_part,
-                          break_even=rule.break_even, paid=paid, amount=pay1))
+        steps.append(
+            step(
+                "price",
+                "savings.before",
+                share=rule.share,
+                part=first_part,
+                break_even=rule.break_even,
+                paid=paid,
+                amount=pay1,
+            )
+        )
         rest = money.add(saving, -first_part)
         assert rule.share_after is not None
         pay2 = money.mul(rest, rule.share_after)
@@ -271,8 +351,15 @@ def savings_share(rule: SavingsShare, ev: Evaluator, ctx: RuleContext) -> RuleOu
             returned_before = max(ZERO, money.add(paid, -rule.break_even))
             limit = max(ZERO, money.add(rule.return_cap, -returned_before))
             if pay2 > limit:
-                steps.append(step("cap", "savings.return_cap", limit=rule.return_cap,
-                                  paid=returned_before, after=limit))
+                steps.append(
+                    step(
+                        "cap",
+                        "savings.return_cap",
+                        limit=rule.return_cap,
+                        paid=returned_before,
+                        after=limit,
+                    )
+                )
                 pay2 = limit
         amount = money.add(pay1, pay2)
     if rule.floor is not None:
@@ -280,4 +367,6 @@ def savings_share(rule: SavingsShare, ev: Evaluator, ctx: RuleContext) -> RuleOu
         if amount < floor:
             steps.append(step("amount", "savings.floor", floor=floor, before=amount, after=floor))
             amount = floor
-    return RuleOutput([_line(rule.id, rule.title, "payment", amount, saving, rule.share, ctx, steps)])
+    return RuleOutput(
+        [_line(rule.id, rule.title, "payment", amount, saving, rule.share, ctx, steps)]
+    )

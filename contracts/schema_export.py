@@ -15,5 +15,9 @@ SCHEMA_ID = "https://outcome-contracts.example/schemas/contract.schema.json"
 
 def contract_schema() -> dict[str, Any]:
     schema = Contract.model_json_schema(mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            "title": "Outcome contract", **{k: v for k, v in schema.items() if k != "title"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Outcome contract",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }

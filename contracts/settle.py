@@ -60,8 +60,9 @@ def term_periods(contract: Contract) -> tuple[P.Period, ...]:
     return P.generate(spec.kind, contract.term.start, contract.term.end)
 
 
-def _rule_output(rule: object, contract: Contract, ev: Evaluator, data: OutcomeData,
-                 ctx: RuleContext) -> RuleOutput:
+def _rule_output(
+    rule: object, contract: Contract, ev: Evaluator, data: OutcomeData, ctx: RuleContext
+) -> RuleOutput:
     if isinstance(rule, FixedFee):
         return fixed_fee(rule, ctx)
     if isinstance(rule, Target):
@@ -111,14 +112,48 @@ class _Settler:
         rounded = money.quantize(line.amount, self.quantum, self.mode)
         if rounded == line.amount:
             # Same value, written at the quantum (3360.0000 → 3360.00).
-            return LineItem(line.rule, line.kind, line.description, rounded, line.quantity,
-                            line.unit_price, line.participant, line.outcome, line.period, line.steps)
-        s = step("round", "round.line", mode=self.mode, quantum=self.quantum, before=line.amount, after=rounded)
-        return LineItem(line.rule, line.kind, line.description, rounded, line.quantity, line.unit_price,
-                        line.participant, line.outcome, line.period, (*line.steps, s))
+            return LineItem(
+                line.rule,
+                line.kind,
+                line.description,
+                rounded,
+                line.quantity,
+                line.unit_price,
+                line.participant,
+                line.outcome,
+                line.period,
+                line.steps,
+            )
+        s = step(
+            "round",
+            "round.line",
+            mode=self.mode,
+            quantum=self.quantum,
+            before=line.amount,
+            after=rounded,
+        )
+        return LineItem(
+            line.rule,
+            line.kind,
+            line.description,
+            rounded,
+            line.quantity,
+            line.unit_price,
+            line.participant,
+            line.outcome,
+            line.period,
+            (*line.steps, s),
+        )
 
-    def cut(self, scope: str, name: str, rule_ids: Sequence[str], cap: Decimal, limit: Decimal,
-            prior_note: str) -> None:
+    def cut(
+        self,
+        scope: str,
+        name: str,
+        rule_ids: Sequence[str],
+        cap: Decimal,
+        limit: Decimal,
+        prior_note: str,
+    ) -> None:
         """Bring the lines of `rule_ids` down to `limit`, cutting the last rule first."""
         total = money.add(*(x.amount for rid in rule_ids for x in self.lines[rid]))
         excess = total - limit
@@ -130,8 +165,15 @@ class _Settler:
             take = min(excess, max(money.ZERO, have))
             if take <= 0:
                 continue
-            s = step("cap", "cap.line", scope=f"{scope} {name}", limit=cap, prior=prior_note,
-                     before=have, after=have - take)
+            s = step(
+                "cap",
+                "cap.line",
+                scope=f"{scope} {name}",
+                limit=cap,
+                prior=prior_note,
+                before=have,
+                after=have - take,
+            )
             self.lines[rid].append(LineItem(rid, "cap", f"{scope} cap", -take, steps=(s,)))
             excess -= take
             if excess <= 0:
@@ -139,32 +181,58 @@ class _Settler:
 
     def add_rounding(self, rid: str, target: Decimal, current: Decimal) -> None:
         if target != current:
-            s = step("round", "round.line", mode=self.mode, quantum=self.quantum, before=current, after=target)
-            self.lines.setdefault(rid, []).append(LineItem(rid, "rounding", "rounding", target - current, steps=(s,)))
+            s = step(
+                "round",
+                "round.line",
+                mode=self.mode,
+                quantum=self.quantum,
+                before=current,
+                after=target,
+            )
+            self.lines.setdefault(rid, []).append(
+                LineItem(rid, "rounding", "rounding", target - current, steps=(s,))
+            )
 
 
-def settle(contract: Contract, period_id: str, data: OutcomeData,
-           prior: Sequence[PriorSettlement] = ()) -> SettleResult:
+def settle(
+    contract: Contract, period_id: str, data: OutcomeData, prior: Sequence[PriorSettlement] = ()
+) -> SettleResult:
     """Settle `period_id`: the pure engine. `prior` holds earlier settlements (see module doc)."""
     periods = term_periods(contract)
     period = P.find(periods, period_id)
     if period is None:
         known = ", ".join(p.id for p in periods)
-        return SettleResult(None, (Issue("period-unknown", f"{period_id} is not a settlement period of "
-                                         f"this contract; its periods are {known}"),))
+        return SettleResult(
+            None,
+            (
+                Issue(
+                    "period-unknown",
+                    f"{period_id} is not a settlement period of "
+                    f"this contract; its periods are {known}",
+                ),
+            ),
+        )
     idx = periods.index(period)
     window = periods[: idx + 1] if contract.settlement.basis == "cumulative" else (period,)
     issues: list[Issue] = []
     if _needs_rows(contract):
         for p in window:
             if data.row_count(p) == 0:
-                issues.append(Issue("no-rows", f"there are no outcome rows for {p.id}; load its outcome "
-                                    "file first"))
+                issues.append(
+                    Issue(
+                        "no-rows",
+                        f"there are no outcome rows for {p.id}; load its outcome file first",
+                    )
+                )
     ev = Evaluator(contract, data, periods)
     s = _Settler(contract, prior)
     for rule in contract.rules:
-        ctx = RuleContext(window, periods, money.ZERO if s.cumulative else s.prior_rule[rule.id],
-                          contract.contract_value)
+        ctx = RuleContext(
+            window,
+            periods,
+            money.ZERO if s.cumulative else s.prior_rule[rule.id],
+            contract.contract_value,
+        )
         out = _rule_output(rule, contract, ev, data, ctx)
         lines = [s.round_line(x) for x in out.lines] if s.at == "line" else list(out.lines)
         s.lines[rule.id] = lines
@@ -173,8 +241,14 @@ def settle(contract: Contract, period_id: str, data: OutcomeData,
             cap = money.mul(rule.cap_per_period, Decimal(len(window)))
             s.cut("rule-period", rule.id, [rule.id], cap, s.limit(cap, money.ZERO), "")
         if rule.cap is not None:
-            s.cut("rule", rule.id, [rule.id], rule.cap, s.limit(rule.cap, s.prior_rule[rule.id]),
-                  _prior_note(s, s.prior_rule[rule.id]))
+            s.cut(
+                "rule",
+                rule.id,
+                [rule.id],
+                rule.cap,
+                s.limit(rule.cap, s.prior_rule[rule.id]),
+                _prior_note(s, s.prior_rule[rule.id]),
+            )
     issues += ev.issues
     if issues:
         return SettleResult(None, tuple(issues))
@@ -184,14 +258,26 @@ def settle(contract: Contract, period_id: str, data: OutcomeData,
         outcome_ids = [r.id for r in contract.rules if not isinstance(r, FixedFee)]
         cap = money.mul(risk.share, contract.contract_value)
         prior_outcome = money.add(*(s.prior_rule[r] for r in outcome_ids))
-        s.cut("at-risk", "outcome payments", outcome_ids, cap, s.limit(cap, prior_outcome),
-              _prior_note(s, prior_outcome))
+        s.cut(
+            "at-risk",
+            "outcome payments",
+            outcome_ids,
+            cap,
+            s.limit(cap, prior_outcome),
+            _prior_note(s, prior_outcome),
+        )
     if contract.caps.per_period is not None:
         cap = money.mul(contract.caps.per_period, Decimal(len(window)))
         s.cut("period", period.id, rule_ids, cap, s.limit(cap, money.ZERO), "")
     if contract.caps.contract is not None:
-        s.cut("contract", "contract", rule_ids, contract.caps.contract,
-              s.limit(contract.caps.contract, s.prior_total), _prior_note(s, s.prior_total))
+        s.cut(
+            "contract",
+            "contract",
+            rule_ids,
+            contract.caps.contract,
+            s.limit(contract.caps.contract, s.prior_total),
+            _prior_note(s, s.prior_total),
+        )
     _round_groups(s, rule_ids)
     entitlement = money.add(*(x.amount for lines in s.lines.values() for x in lines))
     previously = money.ZERO
@@ -201,26 +287,53 @@ def settle(contract: Contract, period_id: str, data: OutcomeData,
             if before == 0:
                 continue
             have = money.add(*(x.amount for x in s.lines.get(rid, [])))
-            st = step("previous", "previous.settled", entitlement=have, settled=before, amount=have - before)
-            s.lines.setdefault(rid, []).append(LineItem(rid, "previously_settled", "settled before",
-                                                        -before, steps=(st,)))
+            st = step(
+                "previous",
+                "previous.settled",
+                entitlement=have,
+                settled=before,
+                amount=have - before,
+            )
+            s.lines.setdefault(rid, []).append(
+                LineItem(rid, "previously_settled", "settled before", -before, steps=(st,))
+            )
             previously += before
     total = entitlement - previously
     if total < 0 and not contract.settlement.allow_negative:
         s.caps.append(CapCut("no-negative", "settlement", money.ZERO, total, money.ZERO))
-        st = step("cap", "cap.line", scope="no negative settlement", limit=money.ZERO, prior="",
-                  before=total, after=money.ZERO)
+        st = step(
+            "cap",
+            "cap.line",
+            scope="no negative settlement",
+            limit=money.ZERO,
+            prior="",
+            before=total,
+            after=money.ZERO,
+        )
         s.lines.setdefault(NO_NEGATIVE_RULE, []).append(
-            LineItem(NO_NEGATIVE_RULE, "cap", "no negative settlement", -total, steps=(st,)))
+            LineItem(NO_NEGATIVE_RULE, "cap", "no negative settlement", -total, steps=(st,))
+        )
         total = money.ZERO
     ordered = sorted(s.lines, key=_order(rule_ids))
     all_lines = tuple(x for rid in ordered for x in s.lines[rid])
     rule_totals = tuple((rid, money.add(*(x.amount for x in s.lines[rid]))) for rid in ordered)
-    return SettleResult(Settlement(
-        contract.contract.id, period.id, contract.settlement.basis, tuple(p.id for p in window),
-        contract.currency, tuple(ev.computed.values()), all_lines, tuple(s.caps), rule_totals,
-        entitlement, previously, total, split_payers(contract, dict(rule_totals), total),
-    ))
+    return SettleResult(
+        Settlement(
+            contract.contract.id,
+            period.id,
+            contract.settlement.basis,
+            tuple(p.id for p in window),
+            contract.currency,
+            tuple(ev.computed.values()),
+            all_lines,
+            tuple(s.caps),
+            rule_totals,
+            entitlement,
+            previously,
+            total,
+            split_payers(contract, dict(rule_totals), total),
+        )
+    )
 
 
 def _prior_note(s: _Settler, prior: Decimal) -> str:
@@ -230,6 +343,7 @@ def _prior_note(s: _Settler, prior: Decimal) -> str:
 def _order(rule_ids: list[str]):  # type: ignore[no-untyped-def]
     def key(rid: str) -> tuple[int, str]:
         return (rule_ids.index(rid) if rid in rule_ids else len(rule_ids), rid)
+
     return key
 
 
@@ -243,7 +357,9 @@ def _round_groups(s: _Settler, rule_ids: list[str]) -> None:
         s.add_rounding(ROUNDING_RULE, money.quantize(have, s.quantum, s.mode), have)
 
 
-def split_payers(contract: Contract, rule_totals: dict[str, Decimal], total: Decimal) -> tuple[tuple[str, Decimal], ...]:
+def split_payers(
+    contract: Contract, rule_totals: dict[str, Decimal], total: Decimal
+) -> tuple[tuple[str, Decimal], ...]:
     """Each payer's part of the total, at the quantum, adding up to the total exactly.
 
     Per rule, a payer owes its share (a per-rule share overrides its default); lines
@@ -255,8 +371,12 @@ def split_payers(contract: Contract, rule_totals: dict[str, Decimal], total: Dec
     if not payers:
         return ((contract.parties.buyer.name, total),)
     quantum = contract.settlement.rounding.quantum
-    raw = [money.add(*(money.mul(p.shares.get(rid, p.share), amount) for rid, amount in rule_totals.items()))
-           for p in payers]
+    raw = [
+        money.add(
+            *(money.mul(p.shares.get(rid, p.share), amount) for rid, amount in rule_totals.items())
+        )
+        for p in payers
+    ]
     parts = [money.quantize(v, quantum, "floor") for v in raw]
     left = int((total - money.add(*parts)) / quantum)
     order = sorted(range(len(payers)), key=lambda i: (-(raw[i] - parts[i]), i))

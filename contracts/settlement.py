@@ -87,8 +87,14 @@ class Settlement:
             "metrics": [_metric_dict(m) for m in self.metrics],
             "lines": [_line_dict(line) for line in self.lines],
             "caps": [
-                {"scope": c.scope, "name": c.name, "limit": str(c.limit), "before": str(c.before),
-                 "after": str(c.after), "cut": str(c.cut)}
+                {
+                    "scope": c.scope,
+                    "name": c.name,
+                    "limit": str(c.limit),
+                    "before": str(c.before),
+                    "after": str(c.after),
+                    "cut": str(c.cut),
+                }
                 for c in self.caps
             ],
             "rule_totals": {r: str(a) for r, a in self.rule_totals},
