@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contracts import checks, examples
@@ -17,7 +17,8 @@ from contracts.data import InMemoryData
 from contracts.errors import UsageError
 from contracts.issues import Issue, Location, errors
 from contracts.model import Contract
-from contracts.settle import settle, term_periods
+from contracts.periods import find
+from contracts.settle import history_dependent, needs_rows, settle, term_periods
 from contracts.settlement import PriorSettlement, Settlement
 from contracts.supplied_file import Figures, read_supplied
 
@@ -129,18 +130,46 @@ def settle_files(
         inputs.append(InputFile(str(path), digest, 0))
     if errors(issues):
         return SettleReport(report, None, tuple(issues), tuple(inputs))
-    result = settle(contract, period, InMemoryData(contract, rows, figures), prior)
+    data = InMemoryData(contract, rows, figures)
+    if not prior and history_dependent(contract):
+        prior, issues = _earlier_from_files(contract, period, data)
+        if errors(issues):
+            return SettleReport(report, None, tuple(issues), tuple(inputs))
+    result = settle(contract, period, data, prior)
     settlement = result.settlement
     if settlement is not None:
-        from dataclasses import replace
-
         settlement = replace(settlement, inputs=tuple((i.name, i.sha256) for i in inputs))
     return SettleReport(report, settlement, tuple(issues) + result.issues, tuple(inputs))
 
 
-def _known_period(contract: Contract, period: str) -> None:
-    from contracts.periods import find
+def _earlier_from_files(
+    contract: Contract, period: str, data: InMemoryData
+) -> tuple[list[PriorSettlement], list[Issue]]:
+    """Without a ledger, what earlier periods paid is recomputed from the files given.
 
+    The contract makes this period depend on earlier ones (caps to date, rate-card
+    history), so each earlier period is settled in turn from the same files; a period
+    with no rows is an error rather than a silent zero.
+    """
+    periods = term_periods(contract)
+    target = find(periods, period)
+    assert target is not None
+    prior: list[PriorSettlement] = []
+    for p in periods[: periods.index(target)]:
+        if needs_rows(contract) and data.row_count(p) == 0:
+            message = (
+                f"settling {target.id} depends on what {p.id} paid (caps over the contract, "
+                f"outcomes paid once); give {p.id}'s outcome file too"
+            )
+            return prior, [Issue("history-missing", message)]
+        result = settle(contract, p.id, data, prior)
+        if result.settlement is None:
+            return prior, list(result.issues)
+        prior.append(result.settlement.as_prior())
+    return prior, []
+
+
+def _known_period(contract: Contract, period: str) -> None:
     periods = term_periods(contract)
     if find(periods, period) is None:
         raise UsageError(

@@ -88,7 +88,21 @@ def rate_card(
             line = _price(rule, claim, first[claim.participant], state, out, period in ctx.window)
             if period in ctx.window:
                 out.lines.append(line)
+    out.caps = _merge(out.caps)
     return out
+
+
+def _merge(caps: list[CapCut]) -> list[CapCut]:
+    """One record per participant: several claims cut in a period become one cut."""
+    merged: dict[tuple[str, str], CapCut] = {}
+    for c in caps:
+        key = (c.scope, c.name)
+        if c.scope == "participant" and key in merged:
+            a = merged[key]
+            merged[key] = CapCut(c.scope, c.name, c.limit, c.after + a.cut + c.cut, c.after)
+        else:
+            merged[key if c.scope == "participant" else (c.scope, f"{c.name}#{len(merged)}")] = c
+    return list(merged.values())
 
 
 def _candidates(

@@ -83,7 +83,23 @@ def _rule_output(
     return savings_share(rule, ev, ctx)
 
 
-def _needs_rows(contract: Contract) -> bool:
+def history_dependent(contract: Contract) -> bool:
+    """Does settling a period depend on what earlier periods paid or claimed?
+
+    True for rate cards (once per participant, tiers, counts), caps over the whole
+    contract, payment at risk, savings shares with a break-even, and the cumulative
+    basis. Such a period cannot be settled from its own rows alone.
+    """
+    return (
+        contract.settlement.basis == "cumulative"
+        or contract.caps.contract is not None
+        or contract.payment_at_risk is not None
+        or any(isinstance(r, RateCard) or r.cap is not None for r in contract.rules)
+        or any(isinstance(r, SavingsShare) and r.break_even is not None for r in contract.rules)
+    )
+
+
+def needs_rows(contract: Contract) -> bool:
     return any(isinstance(r, RateCard) for r in contract.rules) or any(
         not isinstance(m, SuppliedMetric) for m in contract.metrics
     )
@@ -152,7 +168,7 @@ class _Settler:
         rule_ids: Sequence[str],
         cap: Decimal,
         limit: Decimal,
-        prior_note: str,
+        prior: Decimal,
     ) -> None:
         """Bring the lines of `rule_ids` down to `limit`, cutting the last rule first."""
         total = money.add(*(x.amount for rid in rule_ids for x in self.lines[rid]))
@@ -165,14 +181,17 @@ class _Settler:
             take = min(excess, max(money.ZERO, have))
             if take <= 0:
                 continue
+            code = "cap.line_prior" if prior and not self.cumulative else "cap.line"
+            args = {"paid": prior} if code == "cap.line_prior" else {}
             s = step(
                 "cap",
-                "cap.line",
-                scope=f"{scope} {name}",
+                code,
+                scope=scope,
+                name=name,
                 limit=cap,
-                prior=prior_note,
                 before=have,
                 after=have - take,
+                **args,
             )
             self.lines[rid].append(LineItem(rid, "cap", f"{scope} cap", -take, steps=(s,)))
             excess -= take
@@ -215,7 +234,7 @@ def settle(
     idx = periods.index(period)
     window = periods[: idx + 1] if contract.settlement.basis == "cumulative" else (period,)
     issues: list[Issue] = []
-    if _needs_rows(contract):
+    if needs_rows(contract):
         for p in window:
             if data.row_count(p) == 0:
                 issues.append(
@@ -239,7 +258,7 @@ def settle(
         s.caps += out.caps
         if rule.cap_per_period is not None:
             cap = money.mul(rule.cap_per_period, Decimal(len(window)))
-            s.cut("rule-period", rule.id, [rule.id], cap, s.limit(cap, money.ZERO), "")
+            s.cut("rule-period", rule.id, [rule.id], cap, s.limit(cap, money.ZERO), money.ZERO)
         if rule.cap is not None:
             s.cut(
                 "rule",
@@ -247,7 +266,7 @@ def settle(
                 [rule.id],
                 rule.cap,
                 s.limit(rule.cap, s.prior_rule[rule.id]),
-                _prior_note(s, s.prior_rule[rule.id]),
+                s.prior_rule[rule.id],
             )
     issues += ev.issues
     if issues:
@@ -264,11 +283,11 @@ def settle(
             outcome_ids,
             cap,
             s.limit(cap, prior_outcome),
-            _prior_note(s, prior_outcome),
+            prior_outcome,
         )
     if contract.caps.per_period is not None:
         cap = money.mul(contract.caps.per_period, Decimal(len(window)))
-        s.cut("period", period.id, rule_ids, cap, s.limit(cap, money.ZERO), "")
+        s.cut("period", period.id, rule_ids, cap, s.limit(cap, money.ZERO), money.ZERO)
     if contract.caps.contract is not None:
         s.cut(
             "contract",
@@ -276,7 +295,7 @@ def settle(
             rule_ids,
             contract.caps.contract,
             s.limit(contract.caps.contract, s.prior_total),
-            _prior_note(s, s.prior_total),
+            s.prior_total,
         )
     _round_groups(s, rule_ids)
     entitlement = money.add(*(x.amount for lines in s.lines.values() for x in lines))
@@ -301,15 +320,7 @@ def settle(
     total = entitlement - previously
     if total < 0 and not contract.settlement.allow_negative:
         s.caps.append(CapCut("no-negative", "settlement", money.ZERO, total, money.ZERO))
-        st = step(
-            "cap",
-            "cap.line",
-            scope="no negative settlement",
-            limit=money.ZERO,
-            prior="",
-            before=total,
-            after=money.ZERO,
-        )
+        st = step("cap", "cap.no_negative", before=total, after=money.ZERO)
         s.lines.setdefault(NO_NEGATIVE_RULE, []).append(
             LineItem(NO_NEGATIVE_RULE, "cap", "no negative settlement", -total, steps=(st,))
         )
@@ -334,10 +345,6 @@ def settle(
             split_payers(contract, dict(rule_totals), total),
         )
     )
-
-
-def _prior_note(s: _Settler, prior: Decimal) -> str:
-    return "" if s.cumulative or prior == 0 else f" less {money.fmt(prior)} settled before"
 
 
 def _order(rule_ids: list[str]):  # type: ignore[no-untyped-def]

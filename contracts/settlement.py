@@ -76,6 +76,7 @@ class Settlement:
     total: Decimal  # amount payable now
     payers: tuple[tuple[str, Decimal], ...]  # payer → amount owed of `total`
     inputs: tuple[tuple[str, str], ...] = ()  # input name → SHA-256 (set by the edges)
+    earlier: tuple[tuple[str, Decimal], ...] = ()  # earlier settlements counted: period → total
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ class Settlement:
             "total": str(self.total),
             "payers": {p: str(a) for p, a in self.payers},
             "inputs": dict(self.inputs),
+            "earlier": [{"period": p, "total": str(t)} for p, t in self.earlier],
         }
 
     def as_prior(self) -> PriorSettlement:

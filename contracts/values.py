@@ -62,6 +62,9 @@ def _integer(raw: Any) -> tuple[Any, str | None]:
         return None, "cell-type"
     if isinstance(raw, int):
         return raw, None
+    if isinstance(raw, float):
+        # Spreadsheets store every number as a double: 7.0 is the integer 7.
+        return (int(raw), None) if raw.is_integer() else (None, "cell-type")
     if isinstance(raw, Decimal):
         return (int(raw), None) if raw == raw.to_integral_value() else (None, "cell-type")
     if isinstance(raw, str) and _INTEGER.match(raw):
