@@ -49,7 +49,8 @@ FormatOpt = Annotated[
 ]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Language of explanations: en or sv.")]
 ContractArg = Annotated[
-    pathlib.Path, typer.Argument(help="The contract file (YAML).", show_default=False)
+    pathlib.Path,
+    typer.Argument(help="The contract file (YAML).", show_default=False, metavar="CONTRACT"),
 ]
 
 
