@@ -215,8 +215,9 @@ def _rules(c: Contract) -> Iterator[Finding]:
             )
         if isinstance(r, MEASURE_RULES):
             yield from _measure(c, (*base, "measure"), r.measure)
-            if getattr(r, "volume", None) is not None:
-                yield from _ref((*base, "volume"), r.volume, mids, "metric")  # type: ignore[union-attr]
+            volume = getattr(r, "volume", None)
+            if volume is not None:
+                yield from _ref((*base, "volume"), volume, mids, "metric")
         if isinstance(r, Target):
             yield from _expr((*base, "condition"), r.condition, mids, None, f"rule {r.id}")
         if isinstance(r, SavingsShare) and r.return_gate is not None:
@@ -272,8 +273,8 @@ def _payers(c: Contract) -> Iterator[Finding]:
     for i, p in enumerate(c.payers):
         for rid in p.shares:
             yield from _ref(("payers", i, "shares", rid), rid, ids, "rule")
-    for rid in [None, *ids]:
-        total = money.add(*(p.shares.get(rid, p.share) if rid else p.share for p in c.payers))
+    for rid in ["", *ids]:
+        total = money.add(*(p.shares.get(rid, p.share) for p in c.payers))
         if total != 1:
             where = f"rule {rid}" if rid else "lines outside per-rule shares"
             yield Finding(

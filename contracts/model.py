@@ -109,7 +109,7 @@ class SettlementSpec(Frozen):
         "entitlement to date and pays the difference from what was settled before.",
     )
     rounding: Rounding = Field(
-        default_factory=Rounding, description="How and where amounts are rounded."
+        default_factory=lambda: Rounding(), description="How and where amounts are rounded."
     )
     allow_negative: bool = Field(
         False, description="May a settlement total be negative (the provider pays back)?"
@@ -313,16 +313,16 @@ class Contract(Frozen):
     term: Term = Field(description="Contract term.")
     periods: PeriodsSpec = Field(description="Settlement periods.")
     settlement: SettlementSpec = Field(
-        default_factory=SettlementSpec, description="Basis, rounding and sign."
+        default_factory=lambda: SettlementSpec(), description="Basis, rounding and sign."
     )
     units: Units = Field(
-        default_factory=Units, description="Units and definitions that change payments."
+        default_factory=lambda: Units(), description="Units and definitions that change payments."
     )
     outcome_file: OutcomeFile = Field(description="What the provider reports, row by row.")
     metrics: tuple[Metric, ...] = Field((), description="Figures computed from rows or supplied.")
     baselines: tuple[Baseline, ...] = Field((), description="What results are compared with.")
     rules: tuple[Rule, ...] = Field(description="Payment rules, applied in this order.")
-    caps: Caps = Field(default_factory=Caps, description="Caps across all rules.")
+    caps: Caps = Field(default_factory=lambda: Caps(), description="Caps across all rules.")
     payment_at_risk: PaymentAtRisk | None = Field(
         None, description="Share of the value paid only for results."
     )

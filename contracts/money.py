@@ -93,7 +93,7 @@ def fmt(value: Decimal | None, places: int | None = None) -> str:
     sign = "-" if text.startswith("-") else ""
     text = text.lstrip("-")
     whole, _, frac = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -26,7 +26,7 @@ from contracts.rule_model import (
     Threshold,
     Tiered,
 )
-from contracts.settlement import CapCut, LineItem
+from contracts.settlement import CapCut, LineItem, LineKind
 
 ZERO = money.ZERO
 
@@ -85,7 +85,7 @@ def fixed_fee(rule: FixedFee, ctx: RuleContext) -> RuleOutput:
 def _line(
     rid: str,
     title: str | None,
-    kind: str,
+    kind: LineKind,
     amount: Decimal,
     qty: Decimal | None,
     price: Decimal | None,
@@ -101,7 +101,7 @@ def _line(
         _label(rid, title),
         amount,
         qty,
-        price,  # type: ignore[arg-type]
+        price,
         period=period,
         steps=tuple(steps),
     )
@@ -184,7 +184,7 @@ def improvement(rule: Improvement, ev: Evaluator, ctx: RuleContext) -> RuleOutpu
     if amount < 0 and not rule.allow_negative:
         steps.append(step("amount", "negative.none"))
         amount = ZERO
-    kind = "deduction" if amount < 0 else "payment"
+    kind: LineKind = "deduction" if amount < 0 else "payment"
     return RuleOutput([_line(rule.id, rule.title, kind, amount, units, rule.price, ctx, steps)])
 
 

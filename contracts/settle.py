@@ -120,9 +120,13 @@ class _Settler:
         self.caps: list[CapCut] = []
 
     def limit(self, cap: Decimal, prior: Decimal) -> Decimal:
-        """What a cap leaves for this settlement; rounded down so it is never exceeded."""
+        """What a cap leaves for this settlement, rounded down to the quantum.
+
+        A limit on the quantum stays a limit after rounding wherever the contract
+        rounds: rounding a value at or below a multiple of the quantum cannot pass it.
+        """
         room = cap if self.cumulative else max(money.ZERO, cap - prior)
-        return money.quantize(room, self.quantum, "down") if self.at == "line" else room
+        return money.quantize(room, self.quantum, "down")
 
     def round_line(self, line: LineItem) -> LineItem:
         rounded = money.quantize(line.amount, self.quantum, self.mode)
