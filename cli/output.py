@@ -108,73 +108,113 @@ def _grouped(lines: Sequence[LineItem]) -> list[tuple[str, int, Decimal | None, 
 def settlement(
     s: Settlement, inputs: Sequence[InputFile], lang: str, all_lines: bool = False
 ) -> None:
+    """Header, inputs, line items, how each amount came about, caps, totals."""
     window = s.window[0] if len(s.window) == 1 else f"{s.window[0]}–{s.window[-1]}"
     out.print(
         Text(f"Settlement {s.contract_id} · {s.period}", style="bold")
-        + Text(f"  (basis {s.basis}, covering {window}, {s.currency})")
+        + Text(f"  (basis {s.basis}, covering {window}, {s.currency})"),
+        soft_wrap=True,
     )
-    if inputs:
-        files = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        files.add_column("input")
-        files.add_column("rows", justify="right")
-        files.add_column("sha256")
-        for f in inputs:
-            files.add_row(f.name, str(f.rows) if f.rows else "", f.sha256[:16] + "…")
-        out.print(files)
-    table = Table(show_header=True, header_style="bold", show_lines=False)
+    _inputs(inputs)
+    by_rule: dict[str, list[LineItem]] = defaultdict(list)
+    for line in s.lines:
+        by_rule[line.rule].append(line)
+    grouped = {r for r, lines in by_rule.items() if len(lines) > GROUP_AFTER and not all_lines}
+    _lines_table(s, by_rule, grouped, lang)
+    _explanations(by_rule, grouped, lang)
+    _caps(s, lang)
+    _totals(s, lang)
+
+
+def _inputs(inputs: Sequence[InputFile]) -> None:
+    if not inputs:
+        return
+    files = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    files.add_column("input")
+    files.add_column("rows", justify="right")
+    files.add_column("sha256")
+    for f in inputs:
+        files.add_row(f.name, str(f.rows) if f.rows else "", f.sha256[:16] + "…")
+    out.print(files)
+
+
+def _lines_table(
+    s: Settlement, by_rule: dict[str, list[LineItem]], grouped: set[str], lang: str
+) -> None:
+    table = Table(show_header=True, header_style="bold")
     table.add_column("rule", no_wrap=True)
     table.add_column("line")
     table.add_column("qty", justify="right")
     table.add_column("unit price", justify="right")
     table.add_column(f"amount ({s.currency})", justify="right", no_wrap=True)
-    by_rule: dict[str, list[LineItem]] = defaultdict(list)
-    for line in s.lines:
-        by_rule[line.rule].append(line)
     for rule, lines in by_rule.items():
-        if len(lines) > GROUP_AFTER and not all_lines:
+        if rule in grouped:
             for name, count, price, total in _grouped(lines):
+                price_text = "" if price is None else show(price, lang)
                 table.add_row(
-                    rule,
-                    f"{name} × {count}",
-                    str(count),
-                    "" if price is None else show(price, lang),
-                    amount(total, lang),
+                    rule, f"{name} × {count}", str(count), price_text, amount(total, lang)
                 )
             continue
         for line in lines:
-            who = (
-                f" – {line.participant}"
-                if line.participant and line.participant not in line.description
-                else ""
-            )
-            table.add_row(
-                rule,
-                line.description + who,
-                "" if line.quantity is None else show(line.quantity, lang),
-                "" if line.unit_price is None else show(line.unit_price, lang),
-                amount(line.amount, lang),
-            )
-            for st in line.steps:
-                table.add_row("", Text(f"  {st.stage}: {st.text(lang)}", style="dim"), "", "", "")
+            qty = "" if line.quantity is None else show(line.quantity, lang)
+            price_text = "" if line.unit_price is None else show(line.unit_price, lang)
+            table.add_row(rule, line.description, qty, price_text, amount(line.amount, lang))
     out.print(table)
-    if s.caps:
-        caps = Table(
-            title="caps that cut", show_header=True, header_style="bold", box=None, pad_edge=False
+
+
+def _explanations(by_rule: dict[str, list[LineItem]], grouped: set[str], lang: str) -> None:
+    out.print(Text("How each amount came about", style="bold"))
+    for rule, lines in by_rule.items():
+        if rule in grouped:
+            out.print(
+                Text(
+                    f"{rule}: {len(lines)} lines, shown grouped; --lines shows each with its steps"
+                ),
+                soft_wrap=True,
+            )
+            continue
+        for line in lines:
+            out.print(
+                Text(f"{rule} · {line.description}: ", style="bold")
+                + Text(amount(line.amount, lang)),
+                soft_wrap=True,
+            )
+            for n, st in enumerate(line.steps, 1):
+                out.print(Text(f"  {n:>2}. ") + Text(st.text(lang)), soft_wrap=True)
+
+
+def _caps(s: Settlement, lang: str) -> None:
+    if not s.caps:
+        return
+    caps = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    caps.title = "caps that cut"
+    for col in ("scope", "name", "limit", "before", "after", "cut"):
+        caps.add_column(col, justify="left" if col in ("scope", "name") else "right")
+    participants = [c for c in s.caps if c.scope == "participant"]
+    rows = [c for c in s.caps if c.scope != "participant" or len(participants) <= GROUP_AFTER]
+    for c in rows:
+        caps.add_row(
+            c.scope,
+            c.name,
+            show(c.limit, lang),
+            show(c.before, lang),
+            show(c.after, lang),
+            show(c.cut, lang),
         )
-        for col in ("scope", "name", "limit", "before", "after", "cut"):
-            caps.add_column(
-                col, justify="right" if col in ("limit", "before", "after", "cut") else "left"
-            )
-        for c in s.caps:
-            caps.add_row(
-                c.scope,
-                c.name,
-                show(c.limit, lang),
-                show(c.before, lang),
-                show(c.after, lang),
-                show(c.cut, lang),
-            )
-        out.print(caps)
+    if len(participants) > GROUP_AFTER:
+        cut = money.add(*(c.cut for c in participants))
+        caps.add_row(
+            "participant",
+            f"{len(participants)} participants",
+            show(participants[0].limit, lang),
+            "",
+            "",
+            show(cut, lang),
+        )
+    out.print(caps)
+
+
+def _totals(s: Settlement, lang: str) -> None:
     totals = Table(box=None, show_header=False, pad_edge=False)
     totals.add_column("", style="bold")
     totals.add_column("", justify="right")
@@ -187,3 +227,13 @@ def settlement(
     for payer, value in s.payers:
         totals.add_row(f"  owed by {payer}", amount(value, lang))
     out.print(totals)
+    if s.earlier:
+        paid = money.add(*(t for _, t in s.earlier))
+        periods = ", ".join(p for p, _ in s.earlier)
+        out.print(
+            Text(
+                f"earlier settlements counted against caps: {periods} ({amount(paid, lang)})",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )

@@ -347,6 +347,7 @@ def settle(
             previously,
             total,
             split_payers(contract, dict(rule_totals), total),
+            earlier=tuple((p.period, p.total) for p in prior),
         )
     )
 
