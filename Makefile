@@ -27,10 +27,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/contract check $(SICK)/contract.yaml
-	@for q in 1 2 3 4; do \
-	  echo; echo "== contract settle $(SICK)/contract.yaml --period 2025-Q$$q"; \
-	  $(BIN)/contract settle $(SICK)/contract.yaml --period 2025-Q$$q \
-	    --outcomes $(SICK)/outcomes/baseline-2024.xlsx --outcomes $(SICK)/outcomes/2025-Q$$q.xlsx || exit 1; \
+	@files="--outcomes $(SICK)/outcomes/baseline-2024.xlsx"; \
+	for q in 1 2 3 4; do \
+	  files="$$files --outcomes $(SICK)/outcomes/2025-Q$$q.xlsx"; \
+	  echo; echo "== contract settle $(SICK)/contract.yaml --period 2025-Q$$q $$files"; \
+	  $(BIN)/contract settle $(SICK)/contract.yaml --period 2025-Q$$q $$files || exit 1; \
 	done
 
 test: $(STAMP)

@@ -104,3 +104,106 @@ def test_schema_to_stdout_and_file(tmp_path: pathlib.Path) -> None:
     result = run("schema", "-o", out)
     assert result.exit_code == 0 and json.loads(out.read_text()) == schema
     assert run("schema", "-o", tmp_path / "missing" / "x.json").exit_code == 2
+
+
+def sick_files(quarters: int) -> list[str]:
+    files = [SICK / "outcomes" / "baseline-2024.xlsx"]
+    files += [SICK / "outcomes" / f"2025-Q{q}.xlsx" for q in range(1, quarters + 1)]
+    return [arg for f in files for arg in ("--outcomes", str(f))]
+
+
+def test_settle_prints_lines_explanations_caps_and_totals() -> None:
+    result = run("settle", SICK / "contract.yaml", "--period", "2025-Q4", *sick_files(4))
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "How each amount came about" in out
+    assert "threshold: effect 0.161 ≥ 0.05 (compared at 0.001): met" in out
+    assert "rule-period  avoided_sick_hours  750 000  843 539.75  750 000.00  93 539.75" in out
+    assert "total payable (SEK)                     1 200 000.00" in out
+    assert "earlier settlements counted against caps: 2025-Q1, 2025-Q2, 2025-Q3" in out
+
+
+def test_settle_json_is_the_settlement() -> None:
+    result = run(
+        "settle", SICK / "contract.yaml", "--period", "2025-Q1", *sick_files(1), "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["total"] == "450000.00"
+    assert data["rule_totals"] == {"fixed_fee": "450000.00", "avoided_sick_hours": "0.00"}
+    steps = [s["code"] for s in data["lines"][1]["steps"]]
+    assert steps[-1] == "threshold.missed_at"
+    assert [f["rows"] for f in data["files"]] == [15000, 3750]
+
+
+def test_settle_in_swedish() -> None:
+    result = run(
+        "settle", SICK / "contract.yaml", "--period", "2025-Q2", *sick_files(2), "--lang", "sv"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "tröskel: effekt 0,083 ≥ 0,05" in result.stdout
+    assert "829 110,71" in result.stdout
+
+
+def test_settle_school_groups_many_lines() -> None:
+    files = ["VT2025-intake.xlsx", "HT2025.xlsx", "VT2026.xlsx"]
+    args = [a for f in files for a in ("--outcomes", str(SCHOOL / "outcomes" / f))]
+    result = run("settle", SCHOOL / "contract.yaml", "--period", "VT2026", *args)
+    assert result.exit_code == 0, result.stderr
+    assert "shown grouped; --lines shows each" in result.stdout
+    assert "contract     contract" in result.stdout
+    assert "714 000.00" in result.stdout
+
+
+def test_settle_refuses_a_later_period_without_its_history() -> None:
+    result = run(
+        "settle",
+        SICK / "contract.yaml",
+        "--period",
+        "2025-Q3",
+        *sick_files(0),
+        "--outcomes",
+        SICK / "outcomes" / "2025-Q3.xlsx",
+    )
+    assert result.exit_code == 1
+    assert "[history-missing]" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (("--period", "2025-Q7"), 2, "not a settlement period"),
+        (("--period", "2025-Q1", "--outcomes", "missing.xlsx"), 2, "no such file"),
+        (("--period", "2025-Q1"), 2, "Missing option"),
+    ],
+)
+def test_settle_usage_errors(args: tuple[str, ...], code: int, needle: str) -> None:
+    extra = () if "--outcomes" in args or "2025-Q1" == args[-1] else tuple(sick_files(1))
+    result = run("settle", SICK / "contract.yaml", *args, *extra)
+    assert result.exit_code == code
+    assert needle in result.stderr
+
+
+def test_settle_with_a_broken_outcome_file_names_the_cells(tmp_path: pathlib.Path) -> None:
+    csv = tmp_path / "2025-Q1.csv"
+    csv.write_text(
+        "unit_id;employee_id;month;group;scheduled_hours;short_sick_hours;long_sick_hours\n"
+        "U01;E1;2025-01;intervention;160;12,5;0\n"
+        "U01;E2;2025-01;intervention;160;170;0\n"
+        "U01;E3;2025-01;interventon;160;1;0\n",
+        encoding="utf-8",
+    )
+    result = run(
+        "settle",
+        SICK / "contract.yaml",
+        "--period",
+        "2025-Q1",
+        "--outcomes",
+        SICK / "outcomes" / "baseline-2024.xlsx",
+        "--outcomes",
+        csv,
+    )
+    assert result.exit_code == 1
+    assert "F3" in result.stderr and "[range-max]" in result.stderr
+    assert "D4" in result.stderr and "[enum-value]" in result.stderr
