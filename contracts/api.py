@@ -81,15 +81,18 @@ def check_contract(path: pathlib.Path) -> CheckReport:
     issues = list(loaded.issues)
     contract = loaded.contract
     ran = 0
+
+    def locate(f: checks.Finding) -> Issue:
+        return located(loaded.doc, loaded.path, f.path, f.code, f.message, f.offset, f.severity)
+
     if contract is not None:
-
-        def locate(f: checks.Finding) -> Issue:
-            return located(loaded.doc, loaded.path, f.path, f.code, f.message, f.offset, f.severity)
-
         issues += [locate(f) for f in checks.check(contract)]
         if not errors(issues):
             issues += [locate(f) for f in examples.check_examples(contract)]
             ran = len(contract.worked_examples)
+    elif loaded.partial is not None:
+        # The shape is wrong somewhere: still check what the readable parts mean.
+        issues += [locate(f) for f in checks.check(*loaded.partial)]
     issues.sort(key=lambda i: (i.location.line or 0, i.location.column or 0))
     return CheckReport(loaded.path, loaded.sha256, contract, tuple(issues), ran)
 

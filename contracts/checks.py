@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from contracts import money
 from contracts import periods as P
@@ -20,6 +21,7 @@ from contracts.rule_model import MEASURE_RULES, FixedFee, Measure, RateCard, Sav
 from contracts.settle import NO_NEGATIVE_RULE, ROUNDING_RULE
 
 Path = tuple[str | int, ...]
+T = TypeVar("T")
 RESERVED = {ROUNDING_RULE, NO_NEGATIVE_RULE, "total"}
 
 
@@ -32,25 +34,54 @@ class Finding:
     severity: str = "error"  # error or warning
 
 
+@dataclass(frozen=True)
+class Partial:
+    """What is known of a contract whose shape is partly wrong, so that the meaning of
+    the parts that are right can still be checked in the same run."""
+
+    index: Mapping[str, tuple[int, ...]] = field(
+        default_factory=dict
+    )  # section → file index of each kept item
+    missing: frozenset[str] = frozenset()  # top-level sections that could not be read at all
+    shadow: Mapping[str, frozenset[str]] = field(
+        default_factory=dict
+    )  # ids of items that could not be read
+
+    def items(self, section: str, seq: Sequence[T]) -> list[tuple[int, T]]:
+        idx = self.index.get(section)
+        return list(zip(idx, seq, strict=True)) if idx is not None else list(enumerate(seq))
+
+    def names(self, section: str, known: Iterable[str]) -> list[str] | None:
+        """Names a reference may use; None when the section is unreadable (nothing to check)."""
+        if section in self.missing and not self.shadow.get(section):
+            return None
+        return [*known, *sorted(self.shadow.get(section, frozenset()))]
+
+
+COMPLETE = Partial()
+
+
 def _did_you_mean(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _expr(
-    path: Path, text: str, names: list[str], baseline: list[str] | None, what: str
+    path: Path, text: str, names: list[str] | None, baseline: list[str] | None, what: str
 ) -> Iterator[Finding]:
     try:
         e = parse(text)
     except ExpressionError as exc:
         yield Finding(path, "expression-syntax", f"{exc.message} in {what}", exc.offset)
         return
+    if names is None:
+        return
     for message, offset in check_names(e, names, baseline):
         yield Finding(path, "expression-name", f"{message} in {what}", offset)
 
 
-def _ref(path: Path, name: str, choices: list[str], what: str) -> Iterator[Finding]:
-    if name not in choices:
+def _ref(path: Path, name: str, choices: list[str] | None, what: str) -> Iterator[Finding]:
+    if choices is not None and name not in choices:
         yield Finding(
             path,
             "unknown-reference",
@@ -64,17 +95,29 @@ def _unique(items: list[str], path: str) -> Iterator[Finding]:
             yield Finding((path, i, "id"), "duplicate-id", f"{name!r} is defined more than once")
 
 
-def check(c: Contract) -> list[Finding]:
-    """Every problem in the contract's meaning (shape was checked by the model)."""
+def check(c: Contract, pt: Partial = COMPLETE) -> list[Finding]:
+    """Every problem in the contract's meaning.
+
+    With a Partial (the file's shape is partly wrong), sections that could not be read
+    are skipped and references to items that could not be read are not reported, so
+    the officer sees all the errors of one file at once without false alarms.
+    """
+    m = pt.missing
     return [
-        *_term(c),
-        *_outcome_file(c),
-        *_metrics(c),
-        *_baselines(c),
-        *_rules(c),
-        *_payers(c),
-        *_money(c),
+        *(_term(c) if not {"term", "periods"} & m else ()),
+        *(_outcome_file(c) if "outcome_file" not in m else ()),
+        *_metrics(c, pt),
+        *_baselines(c, pt),
+        *_rules(c, pt),
+        *(_payers(c, pt) if "payers" not in m else ()),
+        *(_money(c, pt) if not {"term", "periods", "settlement"} & m else ()),
     ]
+
+
+def _columns(c: Contract, pt: Partial) -> list[str] | None:
+    if "outcome_file" in pt.missing:
+        return pt.names("columns", [])
+    return [col.name for col in c.outcome_file.columns]
 
 
 def _term(c: Contract) -> Iterator[Finding]:
@@ -160,10 +203,10 @@ def _outcome_file(c: Contract) -> Iterator[Finding]:
         )
 
 
-def _metrics(c: Contract) -> Iterator[Finding]:
-    cols = [col.name for col in c.outcome_file.columns]
+def _metrics(c: Contract, pt: Partial) -> Iterator[Finding]:
+    cols = _columns(c, pt)
     yield from _unique([m.id for m in c.metrics], "metrics")
-    for i, m in enumerate(c.metrics):
+    for i, m in pt.items("metrics", c.metrics):
         if isinstance(m, SuppliedMetric):
             continue
         base: Path = ("metrics", i)
@@ -177,14 +220,15 @@ def _metrics(c: Contract) -> Iterator[Finding]:
             yield from _ref((*base, "distinct"), m.distinct, cols, "column")
 
 
-def _baselines(c: Contract) -> Iterator[Finding]:
-    mids = [m.id for m in c.metrics]
+def _baselines(c: Contract, pt: Partial) -> Iterator[Finding]:
+    mids = pt.names("metrics", [m.id for m in c.metrics])
+    explicit = [] if "periods" in pt.missing else [e.id for e in c.periods.explicit]
     yield from _unique([b.id for b in c.baselines], "baselines")
-    for i, b in enumerate(c.baselines):
+    for i, b in pt.items("baselines", c.baselines):
         yield from _ref(("baselines", i, "metric"), b.metric, mids, "metric")
         if isinstance(b, PeriodsBaseline):
             for j, pid in enumerate(b.periods):
-                if P.parse_period(pid) is None and pid not in [e.id for e in c.periods.explicit]:
+                if P.parse_period(pid) is None and pid not in explicit:
                     yield Finding(
                         ("baselines", i, "periods", j),
                         "period-unknown",
@@ -192,8 +236,9 @@ def _baselines(c: Contract) -> Iterator[Finding]:
                     )
 
 
-def _measure(c: Contract, path: Path, m: Measure) -> Iterator[Finding]:
-    mids, bids = [x.id for x in c.metrics], [b.id for b in c.baselines]
+def _measure(c: Contract, pt: Partial, path: Path, m: Measure) -> Iterator[Finding]:
+    mids = pt.names("metrics", [x.id for x in c.metrics])
+    bids = pt.names("baselines", [b.id for b in c.baselines])
     yield from _ref((*path, "metric"), m.metric, mids, "metric")
     if m.baseline is not None:
         yield from _ref((*path, "baseline"), m.baseline, bids, "baseline")
@@ -202,19 +247,19 @@ def _measure(c: Contract, path: Path, m: Measure) -> Iterator[Finding]:
         yield from _ref((*path, "net_of", "baseline"), m.net_of.baseline, bids, "baseline")
 
 
-def _rules(c: Contract) -> Iterator[Finding]:
+def _rules(c: Contract, pt: Partial) -> Iterator[Finding]:
     ids = [r.id for r in c.rules]
     yield from _unique(ids, "rules")
-    cols = [col.name for col in c.outcome_file.columns]
-    mids = [m.id for m in c.metrics]
-    for i, r in enumerate(c.rules):
+    cols = _columns(c, pt)
+    mids = pt.names("metrics", [m.id for m in c.metrics])
+    for i, r in pt.items("rules", c.rules):
         base: Path = ("rules", i)
         if r.id in RESERVED:
             yield Finding(
                 (*base, "id"), "reserved-id", f"{r.id!r} is reserved; choose another rule id"
             )
         if isinstance(r, MEASURE_RULES):
-            yield from _measure(c, (*base, "measure"), r.measure)
+            yield from _measure(c, pt, (*base, "measure"), r.measure)
             volume = getattr(r, "volume", None)
             if volume is not None:
                 yield from _ref((*base, "volume"), volume, mids, "metric")
@@ -229,11 +274,13 @@ def _rules(c: Contract) -> Iterator[Finding]:
                 "share_of_value needs contract_value at the top of the file",
             )
         if isinstance(r, RateCard):
-            yield from _rate_card(c, base, r, cols)
+            yield from _rate_card(c, pt, base, r, cols)
 
 
-def _rate_card(c: Contract, base: Path, r: RateCard, cols: list[str]) -> Iterator[Finding]:
-    if c.outcome_file.participant_column is None:
+def _rate_card(
+    c: Contract, pt: Partial, base: Path, r: RateCard, cols: list[str] | None
+) -> Iterator[Finding]:
+    if "outcome_file" not in pt.missing and c.outcome_file.participant_column is None:
         yield Finding(
             base, "participant-missing", "a rate card needs outcome_file.participant_column"
         )
@@ -266,13 +313,13 @@ def _rate_card(c: Contract, base: Path, r: RateCard, cols: list[str]) -> Iterato
             )
 
 
-def _payers(c: Contract) -> Iterator[Finding]:
+def _payers(c: Contract, pt: Partial) -> Iterator[Finding]:
     if not c.payers:
         return
     ids = [r.id for r in c.rules]
-    for i, p in enumerate(c.payers):
+    for i, p in pt.items("payers", c.payers):
         for rid in p.shares:
-            yield from _ref(("payers", i, "shares", rid), rid, ids, "rule")
+            yield from _ref(("payers", i, "shares", rid), rid, pt.names("rules", ids), "rule")
     for rid in ["", *ids]:
         total = money.add(*(p.shares.get(rid, p.share) for p in c.payers))
         if total != 1:
@@ -282,13 +329,13 @@ def _payers(c: Contract) -> Iterator[Finding]:
             )
 
 
-def _money(c: Contract) -> Iterator[Finding]:
+def _money(c: Contract, pt: Partial) -> Iterator[Finding]:
     q = c.settlement.rounding.quantum
     caps: list[tuple[Path, Decimal | None]] = [
         (("caps", "per_period"), c.caps.per_period),
         (("caps", "contract"), c.caps.contract),
     ]
-    for i, r in enumerate(c.rules):
+    for i, r in pt.items("rules", c.rules):
         caps += [(("rules", i, "cap"), r.cap), (("rules", i, "cap_per_period"), r.cap_per_period)]
     for path, v in caps:
         if v is not None and not money.is_multiple(v, q):

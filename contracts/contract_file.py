@@ -10,12 +10,13 @@ import difflib
 import hashlib
 import pathlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from contracts.checks import Partial
 from contracts.issues import Issue, Location
-from contracts.model import Contract
+from contracts.model import Caps, Contract
 from contracts.yaml_source import Position, SourceDoc, load_yaml
 
 
@@ -28,6 +29,7 @@ class LoadedContract:
     doc: SourceDoc | None  # data and positions, None when the YAML itself is broken
     sha256: str  # SHA-256 of the file's bytes: the contract version
     issues: tuple[Issue, ...]  # problems found while reading
+    partial: tuple[Contract, Partial] | None = None  # the readable parts, when the shape is wrong
 
 
 def located(
@@ -163,8 +165,70 @@ def parse_contract(text: str, file: str, raw: bytes | None = None) -> LoadedCont
         contract = Contract.model_validate(doc.data)
     except ValidationError as exc:
         issues += [_pydantic_issue(doc, file, e) for e in exc.errors()]
-        return LoadedContract(file, None, doc, digest, tuple(_dedupe(issues)))
+        partial = partial_contract(doc.data)
+        return LoadedContract(file, None, doc, digest, tuple(_dedupe(issues)), partial)
     return LoadedContract(file, contract, doc, digest, tuple(issues))
+
+
+_LIST_SECTIONS = {
+    "metrics": "id",
+    "baselines": "id",
+    "rules": "id",
+    "payers": "name",
+    "worked_examples": "name",
+}
+
+
+def partial_contract(data: dict[str, Any]) -> tuple[Contract, Partial]:
+    """The parts of a contract whose shape is right, for checking their meaning anyway.
+
+    Each top-level section is validated on its own, and list sections item by item;
+    what fails is left out (its ids kept as `shadow` so references to it are not
+    reported as unknown). The result is built without validation as a whole, so only
+    checks.py, which knows what is missing, may look at it.
+    """
+    values: dict[str, Any] = {}
+    index: dict[str, tuple[int, ...]] = {}
+    missing: set[str] = set()
+    shadow: dict[str, frozenset[str]] = {}
+    for name, info in Contract.model_fields.items():
+        raw = data.get(name)
+        if name not in data:
+            if info.is_required():
+                missing.add(name)
+            else:
+                values[name] = info.get_default(call_default_factory=True)
+        elif name in _LIST_SECTIONS and isinstance(raw, list):
+            adapter = TypeAdapter(get_args(info.annotation)[0])
+            kept, idx, lost = [], [], set()
+            for i, item in enumerate(raw):
+                try:
+                    kept.append(adapter.validate_python(item))
+                    idx.append(i)
+                except ValidationError:
+                    if isinstance(item, dict) and isinstance(item.get(_LIST_SECTIONS[name]), str):
+                        lost.add(item[_LIST_SECTIONS[name]])
+            values[name], index[name], shadow[name] = tuple(kept), tuple(idx), frozenset(lost)
+        else:
+            try:
+                values[name] = TypeAdapter(info.annotation).validate_python(raw)
+            except ValidationError:
+                missing.add(name)
+    if "outcome_file" in missing and isinstance(data.get("outcome_file"), dict):
+        columns = data["outcome_file"].get("columns")
+        if isinstance(columns, list):
+            names = {
+                c["name"] for c in columns if isinstance(c, dict) and isinstance(c.get("name"), str)
+            }
+            shadow["columns"] = frozenset(names)
+    for name in missing:
+        # Placeholders keep checks.py from tripping over a section it was told is missing.
+        info = Contract.model_fields[name]
+        tuple_section = getattr(info.annotation, "__origin__", None) is tuple
+        values.setdefault(name, () if tuple_section else None)
+    if "caps" in missing:
+        values["caps"] = Caps()
+    return Contract.model_construct(**values), Partial(index, frozenset(missing), shadow)
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:

@@ -55,8 +55,15 @@ def issues_of(
     return [(i.location.line, i.location.column, i.location.path, i.code) for i in report.issues]
 
 
-def test_shape_errors_are_all_reported_with_line_and_column(tmp_path: pathlib.Path) -> None:
+def test_every_error_is_reported_at_once_with_line_and_column(tmp_path: pathlib.Path) -> None:
+    # Shape errors (wrong type, unknown field or kind) and meaning errors (unknown
+    # names, bad expressions) of the readable parts, in one run, in file order.
     assert issues_of(tmp_path, BROKEN) == [
+        (10, 41, "outcome_file.columns[2].max", "unknown-reference"),
+        (11, 16, "outcome_file.grain[1]", "unknown-reference"),
+        (15, 35, "outcome_file.row_checks[0].check", "expression-name"),
+        (18, 80, "metrics[1].filter", "expression-syntax"),
+        (20, 47, "baselines[0].metric", "unknown-reference"),
         (22, 40, "rules[0].amount", "field-invalid"),
         (27, 5, "rules[1].prise", "field-unknown"),
         (28, 23, "rules[2].kind", "kind-unknown"),
@@ -122,3 +129,60 @@ def test_a_wrong_worked_example_fails_the_check(
     assert [(i.code, i.location.path) for i in report.issues] == [
         ("example-mismatch", "worked_examples[0].expect.total")
     ]
+
+
+def test_shape_and_meaning_errors_are_reported_together() -> None:
+    report = check_contract(ROOT / "sample_data" / "broken-contract.yaml")
+    assert [(i.location.line, i.location.column, i.code) for i in report.issues] == [
+        (2, 16, "field-invalid"),
+        (4, 3, "field-missing"),
+        (13, 60, "unknown-reference"),
+        (17, 40, "expression-name"),
+        (19, 52, "unknown-reference"),
+        (23, 11, "kind-unknown"),
+        (29, 15, "field-invalid"),
+    ]
+
+
+SECTIONS = [
+    "contract",
+    "parties",
+    "payers",
+    "currency",
+    "term",
+    "periods",
+    "settlement",
+    "units",
+    "outcome_file",
+    "metrics",
+    "baselines",
+    "rules",
+    "caps",
+    "payment_at_risk",
+    "worked_examples",
+    "contract_value",
+]
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+@pytest.mark.parametrize("garbage", ["x", "[1, 2]", "{a: 1}", "null"])
+def test_any_section_wrong_is_reported_never_a_crash(
+    section: str, garbage: str, tmp_path: pathlib.Path
+) -> None:
+    text = (ROOT / "sample_data" / "sick-leave" / "contract.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{section}:"))
+    end = next(
+        (
+            i
+            for i in range(start + 1, len(lines))
+            if lines[i] and not lines[i][0].isspace() and not lines[i].startswith("#")
+        ),
+        len(lines),
+    )
+    broken = "\n".join([*lines[:start], f"{section}: {garbage}", *lines[end:]]) + "\n"
+    path = tmp_path / "contract.yaml"
+    path.write_text(broken, encoding="utf-8")
+    report = check_contract(path)
+    if not report.ok:
+        assert all(i.location.line is not None for i in report.issues if i.severity == "error")

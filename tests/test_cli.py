@@ -42,29 +42,15 @@ def test_check_a_broken_contract_lists_every_error_with_line_and_column(
     )
     result = run("check", broken)
     assert result.exit_code == 1
-    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
-    assert [line.split(": error: ")[0].rsplit("/", 1)[-1] for line in lines] == [
-        "broken.yaml:97:12"
-    ]
-    # shape errors come first; once the shape is right, meaning errors are listed
-    broken.write_text(
-        text.replace(
-            "filter: 'group == \"comparison\"'", "filter: 'grup == \"comparison\"'"
-        ).replace(
-            "kind: previous_year, metric: short_sick_rate_c",
-            "kind: previous_year, metric: short_sick_rate_x",
-        ),
-        encoding="utf-8",
-    )
-    result = run("check", broken)
-    assert result.exit_code == 1
+    assert result.stdout == ""
     located = [
         line.split(": error: ")[0].rsplit("/", 1)[-1]
         for line in result.stderr.splitlines()
         if ": error: " in line
     ]
-    assert located == ["broken.yaml:71:161", "broken.yaml:76:54"]
+    assert located == ["broken.yaml:71:161", "broken.yaml:76:54", "broken.yaml:97:12"]
     assert "[expression-name]" in result.stderr and "did you mean 'group'" in result.stderr
+    assert "3 error(s)" in result.stderr
 
 
 def test_check_json(tmp_path: pathlib.Path) -> None:
