@@ -167,4 +167,14 @@ def settle(
 
 
 def run() -> None:
-    app()
+    """Console-script entry: a bug anywhere (also while printing) is one line, exit 70."""
+    try:
+        app()
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        output.error(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
+            "--debug and report the traceback"
+        )
+        sys.exit(70)

@@ -94,15 +94,28 @@ def check_report(report: CheckReport) -> None:
         )
 
 
-def _grouped(lines: Sequence[LineItem]) -> list[tuple[str, int, Decimal | None, Decimal]]:
+def _grouped(
+    lines: Sequence[LineItem], lang: str
+) -> list[tuple[str, int, Decimal | None, Decimal]]:
+    """Lines of one rule summed per outcome and price; a cut inside the lines is named."""
     groups: dict[tuple[str, Decimal | None], list[LineItem]] = defaultdict(list)
     for line in lines:
-        key = (line.outcome or line.kind, line.unit_price if line.kind == "payment" else None)
+        key = (
+            line.outcome or line.description,
+            line.unit_price if line.kind == "payment" else None,
+        )
         groups[key].append(line)
-    return [
-        (name, len(items), price, money.add(*(x.amount for x in items)))
-        for (name, price), items in groups.items()
-    ]
+    out = []
+    for (name, price), items in groups.items():
+        total = money.add(*(x.amount for x in items))
+        label = name
+        if price is not None:
+            nominal = money.add(*(money.mul(price, x.quantity or Decimal(1)) for x in items))
+            if nominal != total:
+                cut = show(nominal - total, lang).replace(" ", "\u00a0")
+                label += f" (participant caps −{cut})"
+        out.append((label, len(items), price, total))
+    return out
 
 
 def settlement(
@@ -143,17 +156,16 @@ def _lines_table(
 ) -> None:
     table = Table(show_header=True, header_style="bold")
     table.add_column("rule", no_wrap=True)
-    table.add_column("line")
-    table.add_column("qty", justify="right")
-    table.add_column("unit price", justify="right")
+    table.add_column("line", no_wrap=True)
+    table.add_column("qty", justify="right", no_wrap=True)
+    table.add_column("unit price", justify="right", no_wrap=True)
     table.add_column(f"amount ({s.currency})", justify="right", no_wrap=True)
     for rule, lines in by_rule.items():
         if rule in grouped:
-            for name, count, price, total in _grouped(lines):
+            for label, count, price, total in _grouped(lines, lang):
                 price_text = "" if price is None else show(price, lang)
-                table.add_row(
-                    rule, f"{name} × {count}", str(count), price_text, amount(total, lang)
-                )
+                qty = str(count) if price is not None else ""
+                table.add_row(rule, label, qty, price_text, amount(total, lang))
             continue
         for line in lines:
             qty = "" if line.quantity is None else show(line.quantity, lang)

@@ -89,6 +89,16 @@ def rate_card(
             if period in ctx.window:
                 out.lines.append(line)
     out.caps = _merge(out.caps)
+    # Lines read like the rate card: period, then outcome in the contract's order, then participant.
+    order = {o.id: i for i, o in enumerate(rule.outcomes)}
+    periods = {p.id: i for i, p in enumerate(replay)}
+    out.lines.sort(
+        key=lambda x: (
+            periods.get(x.period or "", 0),
+            order.get(x.outcome or "", 0),
+            x.participant or "",
+        )
+    )
     return out
 
 
