@@ -138,7 +138,7 @@ def test_settle_school_groups_many_lines() -> None:
     assert result.exit_code == 0, result.stderr
     assert "shown grouped; --lines shows each" in result.stdout
     assert "contract     contract" in result.stdout
-    assert "attendance (participant caps −14 000)" in result.stdout
+    assert "attendance (participant caps −14\u00a0000)" in result.stdout
     assert "714 000.00" in result.stdout
 
 
