@@ -166,6 +166,46 @@ def settle(
     raise typer.Exit(0)
 
 
+outcomes_app = typer.Typer(
+    help="The provider's side: templates and validation of outcome files.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(outcomes_app, name="outcomes")
+
+LimitOpt = Annotated[
+    int, typer.Option("--limit-errors", min=1, help="Show at most this many problems of each code.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+@outcomes_app.command("validate")
+def outcomes_validate(
+    contract: ContractArg,
+    file: Annotated[
+        pathlib.Path,
+        typer.Argument(help="The outcome file: xlsx, xls, xlsb, ods or csv.", show_default=False),
+    ],
+    period: Annotated[
+        str | None, typer.Option("--period", "-p", help="Every row must belong to this period.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+    limit: LimitOpt = 100,
+    quiet: QuietOpt = False,
+) -> None:
+    """Validate an outcome file against the contract: every problem with its sheet and cell."""
+    with output.progress(enabled=not quiet, label=file.name) as progress:
+        result = guarded(lambda: api.validate_outcomes(contract, file, period, limit, progress))
+    if result.report is None:
+        output.issues_table(result.check.issues)
+        raise typer.Exit(1)
+    if fmt is Format.json:
+        emit_json(result.report.to_dict())
+    else:
+        output.validation(result.report)
+    raise typer.Exit(0 if result.report.valid else 1)
+
+
 def run() -> None:
     """Console-script entry: a bug anywhere (also while printing) is one line, exit 70."""
     try:

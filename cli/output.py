@@ -6,12 +6,15 @@ terminal, so what tests and the README show is what a user sees.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -20,8 +23,33 @@ from contracts.api import CheckReport, InputFile
 from contracts.explain import show
 from contracts.issues import Issue
 from contracts.settlement import LineItem, Settlement
+from contracts.validate import ValidationReport
 
 GROUP_AFTER = 12  # a rule with more lines than this is shown grouped by outcome
+
+
+@contextlib.contextmanager
+def progress(enabled: bool, label: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A progress bar with rows per second on stderr, only when stderr is a terminal."""
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+    )
+    started = time.monotonic()
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None, rate=0.0)
+
+        def update(rows: int, total: int | None) -> None:
+            rate = rows / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=rows, total=total, rate=rate)
+
+        yield update
 
 
 def _console(stderr: bool) -> Console:
@@ -249,3 +277,45 @@ def _totals(s: Settlement, lang: str) -> None:
             ),
             soft_wrap=True,
         )
+
+
+def validation(report: ValidationReport) -> None:
+    """Verdict, the problems (sheet, cell, code, message), counts per code, totals."""
+    where = f"{report.file}" + (f" (sheet {report.sheet})" if report.sheet else "")
+    verdict = (
+        Text("valid", style="bold green") if report.valid else Text("invalid", style="bold red")
+    )
+    out.print(
+        Text(f"{where}: ")
+        + verdict
+        + Text(f" — {report.rows:,} rows, sha256 {report.sha256[:16]}…"),
+        soft_wrap=True,
+    )
+    if report.errors:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("cell", "row", "column", "code", "problem"):
+            table.add_column(col, no_wrap=col != "problem", style="cyan" if col == "code" else None)
+        for i in report.errors:
+            loc = i.location
+            cell = f"{loc.sheet}!{loc.cell}" if loc.sheet and loc.cell else (loc.cell or "")
+            table.add_row(
+                cell, "" if loc.row is None else str(loc.row), loc.field or "", i.code, i.message
+            )
+        out.print(table)
+        shown = len(report.errors)
+        total = sum(report.error_counts.values())
+        counts = ", ".join(f"{code} {n:,}" for code, n in sorted(report.error_counts.items()))
+        more = f" (first {shown:,} shown)" if shown < total else ""
+        out.print(Text(f"{total:,} problem(s){more}: {counts}"), soft_wrap=True)
+    for w in report.warnings:
+        err.print(
+            Text("warning: ", style="yellow") + Text(f"{w.message} [{w.code}]"), soft_wrap=True
+        )
+    if report.totals:
+        out.print(Text("totals, to reconcile with your own sums:", style="bold"))
+        totals = Table(box=None, pad_edge=False, show_header=False)
+        totals.add_column("")
+        totals.add_column("", justify="right")
+        for name, value in report.totals.items():
+            totals.add_row(f"  {name}", show(value))
+        out.print(totals)

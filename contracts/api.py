@@ -17,10 +17,12 @@ from contracts.data import InMemoryData
 from contracts.errors import UsageError
 from contracts.issues import Issue, Location, errors
 from contracts.model import Contract
-from contracts.periods import find
+from contracts.outcome_sheet import Progress, validate_file
+from contracts.periods import find, parse_period
 from contracts.settle import history_dependent, needs_rows, settle, term_periods
 from contracts.settlement import PriorSettlement, Settlement
 from contracts.supplied_file import Figures, read_supplied
+from contracts.validate import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,40 @@ def _earlier_from_files(
     return prior, []
 
 
+@dataclass(frozen=True)
+class OutcomesReport:
+    """The outcome of `contract outcomes validate`."""
+
+    check: CheckReport  # the contract's own check (its issues stop validation)
+    report: ValidationReport | None  # None when the contract itself is invalid
+
+
+def validate_outcomes(
+    contract_path: pathlib.Path,
+    file: pathlib.Path,
+    period: str | None = None,
+    limit_errors: int = 100,
+    progress: Progress | None = None,
+) -> OutcomesReport:
+    """Check the contract, then validate one outcome file against its outcome schema."""
+    check = check_contract(contract_path)
+    if not check.ok or check.contract is None:
+        return OutcomesReport(check, None)
+    contract = check.contract
+    wanted = None
+    if period is not None:
+        # Baseline files report on periods before the term, so any period is accepted.
+        wanted = find(term_periods(contract), period) or parse_period(period)
+        if wanted is None:
+            raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
+    if not file.is_file():
+        raise UsageError(f"{file}: no such file")
+    report = validate_file(
+        contract, file, period=wanted, limit_errors=limit_errors, progress=progress
+    )
+    return OutcomesReport(check, report)
+
+
 def _known_period(contract: Contract, period: str) -> None:
     periods = term_periods(contract)
     if find(periods, period) is None:
@@ -184,8 +220,6 @@ def _known_period(contract: Contract, period: str) -> None:
 def _read_outcomes(
     contract: Contract, path: pathlib.Path
 ) -> tuple[list[dict[str, Any]], list[Issue], InputFile]:
-    from contracts.outcome_sheet import validate_file
-
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     rows: list[dict[str, Any]] = []
