@@ -34,7 +34,7 @@ demo: $(STAMP)
 	  $(BIN)/contract settle $(SICK)/contract.yaml --period 2025-Q$$q $$files || exit 1; \
 	done
 
-test: $(STAMP)
+test: $(STAMP) system
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

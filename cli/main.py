@@ -191,11 +191,22 @@ def outcomes_validate(
     ] = None,
     fmt: FormatOpt = Format.table,
     limit: LimitOpt = 100,
+    annotate: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--annotate", help="Also write a copy with every bad cell marked and commented."
+        ),
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the annotated copy.")] = Lang.sv,
     quiet: QuietOpt = False,
 ) -> None:
     """Validate an outcome file against the contract: every problem with its sheet and cell."""
     with output.progress(enabled=not quiet, label=file.name) as progress:
-        result = guarded(lambda: api.validate_outcomes(contract, file, period, limit, progress))
+        result = guarded(
+            lambda: api.validate_outcomes(
+                contract, file, period, limit, progress, annotate=annotate, lang=lang.value
+            )
+        )
     if result.report is None:
         output.issues_table(result.check.issues)
         raise typer.Exit(1)
@@ -203,7 +214,26 @@ def outcomes_validate(
         emit_json(result.report.to_dict())
     else:
         output.validation(result.report)
+    if annotate is not None:
+        output.info(f"wrote {annotate}: every problem marked on its cell, with a summary sheet")
     raise typer.Exit(0 if result.report.valid else 1)
+
+
+@outcomes_app.command("template")
+def outcomes_template(
+    contract: ContractArg,
+    period: Annotated[str, typer.Option("--period", "-p", help="The period the template is for.")],
+    out: Annotated[
+        pathlib.Path, typer.Option("--output", "-o", help="Where to write the xlsx template.")
+    ],
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the instructions.")] = Lang.sv,
+) -> None:
+    """Write the reporting template for a period: header, validation, instructions."""
+    check = guarded(lambda: api.outcome_template(contract, period, out, lang.value))
+    if not check.ok:
+        output.issues_table(check.issues)
+        raise typer.Exit(1)
+    output.info(f"wrote {out}: the reporting template for {period}")
 
 
 def run() -> None:

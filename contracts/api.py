@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contracts import checks, examples
+from contracts.annotate import write_annotated
 from contracts.contract_file import LoadedContract, located, read_contract
 from contracts.data import InMemoryData
 from contracts.errors import UsageError
@@ -22,6 +23,7 @@ from contracts.periods import find, parse_period
 from contracts.settle import history_dependent, needs_rows, settle, term_periods
 from contracts.settlement import PriorSettlement, Settlement
 from contracts.supplied_file import Figures, read_supplied
+from contracts.template import write_template
 from contracts.validate import ValidationReport
 
 
@@ -188,8 +190,10 @@ def validate_outcomes(
     period: str | None = None,
     limit_errors: int = 100,
     progress: Progress | None = None,
+    annotate: pathlib.Path | None = None,
+    lang: str = "sv",
 ) -> OutcomesReport:
-    """Check the contract, then validate one outcome file against its outcome schema."""
+    """Check the contract, validate one outcome file, and optionally write the annotated copy."""
     check = check_contract(contract_path)
     if not check.ok or check.contract is None:
         return OutcomesReport(check, None)
@@ -202,10 +206,31 @@ def validate_outcomes(
             raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
     if not file.is_file():
         raise UsageError(f"{file}: no such file")
+    if annotate is not None and not annotate.parent.is_dir():
+        raise UsageError(f"{annotate.parent}: no such folder for the annotated copy")
     report = validate_file(
         contract, file, period=wanted, limit_errors=limit_errors, progress=progress
     )
+    if annotate is not None:
+        write_annotated(contract, file, report, annotate, lang=lang)
     return OutcomesReport(check, report)
+
+
+def outcome_template(
+    contract_path: pathlib.Path, period: str, out: pathlib.Path, lang: str = "sv"
+) -> CheckReport:
+    """Write the provider's reporting template for one period of the contract."""
+    check = check_contract(contract_path)
+    if not check.ok or check.contract is None:
+        return check
+    contract = check.contract
+    wanted = find(term_periods(contract), period) or parse_period(period)
+    if wanted is None:
+        raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent}: no such folder")
+    write_template(contract, check.sha256, wanted, out, lang=lang)
+    return check
 
 
 def _known_period(contract: Contract, period: str) -> None:

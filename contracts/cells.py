@@ -28,8 +28,23 @@ from contracts.model import Column
 
 MEMO_LIMIT = 20_000
 EXCEL_ERRORS = frozenset(
-    "#N/A #DIV/0! #VALUE! #REF! #NAME? #NUM! #NULL! #GETTING_DATA #SPILL! #CALC! "
-    "#FIELD! #BLOCKED! #UNKNOWN! #CONNECT! #BUSY!".split()
+    {
+        "#N/A",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#UNKNOWN!",
+        "#CONNECT!",
+        "#BUSY!",
+    }
 )
 
 
@@ -131,7 +146,9 @@ def _decimal(raw: Any) -> Decimal | Bad:
     if t is float:
         # A spreadsheet stores doubles; repr gives the shortest text that reads back as
         # the same double, which is the number the provider typed. Never float arithmetic.
-        return Decimal(repr(raw)) if raw == raw and raw not in (float("inf"), float("-inf")) else TYPE
+        return (
+            Decimal(repr(raw)) if raw == raw and raw not in (float("inf"), float("-inf")) else TYPE
+        )
     if t is int:
         return Decimal(raw)
     return TYPE
@@ -139,7 +156,7 @@ def _decimal(raw: Any) -> Decimal | Bad:
 
 def _integer(raw: Any) -> int | Bad:
     d = _decimal(raw)
-    if type(d) is Bad:
+    if isinstance(d, Bad):
         return d
     return int(d) if d == d.to_integral_value() else TYPE
 
@@ -182,7 +199,7 @@ def _month(raw: Any) -> date | Bad:
     if type(raw) is datetime:
         raw = raw.date()  # a month column takes the month of any moment in it
     d = _date(raw)
-    return d if type(d) is Bad else d.replace(day=1)
+    return d if isinstance(d, Bad) else d.replace(day=1)
 
 
 def _boolean(raw: Any) -> bool | Bad:
@@ -206,7 +223,7 @@ def _enum(values: tuple[str, ...]) -> Callable[[Any], str | Bad]:
 
     def parse(raw: Any) -> str | Bad:
         text = _text(raw)
-        if type(text) is Bad:
+        if isinstance(text, Bad):
             return text
         if text in exact:
             return text
@@ -256,7 +273,7 @@ def column_parser(
             return ERROR
         elif raw is FORMULA_NO_VALUE:
             return FORMULA
-        value = typed(raw)
+        value: Any = typed(raw)
         if type(value) is Bad:
             return value
         if pseudonymous and type(value) in (str, int) and personnummer.is_personnummer(str(value)):
@@ -274,17 +291,24 @@ def column_parser(
 
 
 class Memo(dict[Any, Any]):
-    """raw value → parse result, computed on first sight; `memo[raw]` is the fast path."""
+    """raw value → parse result, computed on first sight; `memo[raw]` is the fast path.
 
-    def __init__(self, parse: Callable[[Any], Any]) -> None:
+    True == 1 == 1.0 as dict keys, so a TRUE cell would find the entry of the number 1.
+    Booleans are never stored; outside boolean columns (where True and 1 mean the same)
+    callers must not look a boolean up but call `parse` (see `bools_matter`).
+    """
+
+    def __init__(self, parse: Callable[[Any], Any], bools_matter: bool) -> None:
         super().__init__()
         self.parse = parse
+        self.bools_matter = bools_matter  # a boolean raw value must bypass the memo
+        self.produced_bad = False  # until True, no lookup can have returned a Bad
 
     def __missing__(self, raw: Any) -> Any:
         result = self.parse(raw)
-        # True == 1 == 1.0 as dict keys: never let a boolean and a 0/1 number share an
-        # entry, or a TRUE cell would be read as the number 1 (or 1.0 as a type error).
-        if type(raw) is bool or (type(raw) is not str and raw in (0, 1)):
+        if type(result) is Bad:
+            self.produced_bad = True
+        if type(raw) is bool:
             return result
         if len(self) >= MEMO_LIMIT:
             self.clear()
@@ -294,6 +318,12 @@ class Memo(dict[Any, Any]):
 
 class Absent:
     """Stands in for the memo of a column the file does not have: always empty."""
+
+    bools_matter = False
+    produced_bad = False
+
+    def parse(self, raw: Any) -> None:
+        return None
 
     def __getitem__(self, raw: Any) -> None:
         return None

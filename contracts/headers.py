@@ -18,6 +18,23 @@ from contracts.issues import Issue, Location
 from contracts.model import Contract
 
 SEARCH_ROWS = 50
+# First cells of a totals row a provider may leave under the data (normalised).
+_TOTALS_WORDS = frozenset(
+    {
+        "summa",
+        "totalt",
+        "total",
+        "totalsumma",
+        "summatotalt",
+        "sum",
+        "grandtotal",
+        "totals",
+        "summa:",
+        "totalt:",
+        "total:",
+        "sum:",
+    }
+)
 _IGNORED = re.compile(r"[\s_\-\u00a0\u202f]+")
 
 
@@ -33,6 +50,11 @@ def column_letters(index: int) -> str:
 
 def normalise(text: Any) -> str:
     return _IGNORED.sub("", str(text)).casefold()
+
+
+def is_totals_row(first: Any) -> bool:
+    """A row whose first cell says Summa/Totalt/Total: a sum the provider added."""
+    return type(first) is str and normalise(first) in _TOTALS_WORDS
 
 
 @dataclass(frozen=True)
@@ -68,7 +90,12 @@ def _needed(contract: Contract) -> int:
 
 
 def match_header(
-    contract: Contract, values: list[Any], row: int, *, file: str, sheet: str | None,
+    contract: Contract,
+    values: list[Any],
+    row: int,
+    *,
+    file: str,
+    sheet: str | None,
     first_column: int = 0,
 ) -> HeaderInfo | None:
     """A HeaderInfo if `values` is the header row, else None."""
@@ -87,33 +114,55 @@ def match_header(
 
     for i, name in found:
         if name is None:
-            issues.append(Issue("header-unknown", f"column {str(values[i]).strip()!r} is not "
-                                "in the contract and is ignored", at(i, None), "warning"))
+            issues.append(
+                Issue(
+                    "header-unknown",
+                    f"column {str(values[i]).strip()!r} is not in the contract and is ignored",
+                    at(i, None),
+                    "warning",
+                )
+            )
         elif name in positions:
             first = column_letters(first_column + positions[name])
-            issues.append(Issue("header-duplicate", f"{name} appears twice in the header "
-                                f"(first in column {first}); this one is ignored", at(i, name)))
+            issues.append(
+                Issue(
+                    "header-duplicate",
+                    f"{name} appears twice in the header "
+                    f"(first in column {first}); this one is ignored",
+                    at(i, name),
+                )
+            )
         else:
             positions[name] = i
     for col in contract.outcome_file.columns:
         if col.required and col.name not in positions:
             aliases = f" (or {', '.join(col.aliases)})" if col.aliases else ""
-            issues.append(Issue("header-missing", f"required column {col.name}{aliases} is "
-                                "not in the header", at(-1, col.name)))
+            issues.append(
+                Issue(
+                    "header-missing",
+                    f"required column {col.name}{aliases} is not in the header",
+                    at(-1, col.name),
+                )
+            )
     return HeaderInfo(file, sheet, row, first_column, positions, tuple(issues))
 
 
 def find_header(
-    contract: Contract, rows: Iterable[tuple[int, list[Any]]], *, file: str,
-    sheet: str | None, first_column: int = 0,
+    contract: Contract,
+    rows: Iterable[tuple[int, list[Any]]],
+    *,
+    file: str,
+    sheet: str | None,
+    first_column: int = 0,
 ) -> tuple[HeaderInfo | None, Iterator[tuple[int, list[Any]]]]:
     """Consume rows up to the header; return it and the iterator positioned after it."""
     it = iter(rows)
     for seen, (number, values) in enumerate(it):
         if seen >= SEARCH_ROWS:
             break
-        info = match_header(contract, values, number, file=file, sheet=sheet,
-                            first_column=first_column)
+        info = match_header(
+            contract, values, number, file=file, sheet=sheet, first_column=first_column
+        )
         if info is not None:
             return info, it
     return None, it
@@ -122,6 +171,9 @@ def find_header(
 def not_found(contract: Contract, file: str, sheets: list[str] | None) -> Issue:
     required = [c.name for c in contract.outcome_file.columns if c.required]
     where = f" of any sheet ({', '.join(sheets)})" if sheets else ""
-    return Issue("header-not-found", f"no header row found in the first {SEARCH_ROWS} rows"
-                 f"{where}: expected columns such as {', '.join(required[:6])}",
-                 Location(file=file))
+    return Issue(
+        "header-not-found",
+        f"no header row found in the first {SEARCH_ROWS} rows"
+        f"{where}: expected columns such as {', '.join(required[:6])}",
+        Location(file=file),
+    )

@@ -35,6 +35,7 @@ class MeasureResult:
     base: Decimal | None  # the baseline value, when there is one
     higher_is_better: bool  # how to read `value` against levels and thresholds
     steps: tuple[Step, ...]  # how the value was reached
+    relative: bool = False  # `value` is already a share of the baseline
 
 
 @dataclass
@@ -171,13 +172,17 @@ class Evaluator:
             return MeasureResult(mv.value, None, m.direction == "increase", tuple(steps))
         base, bsteps = self.baseline(m.baseline, window)
         steps += bsteps
-        change = _change(mv.value, base, m.direction, steps)
-        if m.net_of is not None and change is not None:
+        comparison: tuple[Decimal | None, Decimal | None] | None = None
+        if m.net_of is not None:
+            # The comparison group's figures come first, so the steps read in stage order.
             cv = self.metric(m.net_of.metric, window)
             steps += self.metric_steps(cv)
             cbase, csteps = self.baseline(m.net_of.baseline, window)
             steps += csteps
-            cchange = _change(cv.value, cbase, m.direction, [])
+            comparison = (cv.value, cbase)
+        change = _change(mv.value, base, m.direction, steps)
+        if comparison is not None and change is not None:
+            cchange = _change(comparison[0], comparison[1], m.direction, [])
             net = None if cchange is None else money.add(change, -cchange)
             steps.append(step("net", "net.comparison", change=change, comparison=cchange, net=net))
             change = net
@@ -187,12 +192,13 @@ class Evaluator:
                 step("relative", "relative.change", change=change, base=base, relative=rel)
             )
             change = rel
-        return MeasureResult(change, base, True, tuple(steps))
+        return MeasureResult(change, base, True, tuple(steps), relative=m.relative)
 
     def threshold(self, t: Threshold, r: MeasureResult) -> tuple[bool, Step]:
         """Is the minimum effect reached? Compared exactly unless a precision is stated."""
         effect = r.value
-        if t.relative and effect is not None and r.base is not None:
+        # A measure that is already relative is not divided by its baseline a second time.
+        if t.relative and not r.relative and effect is not None and r.base is not None:
             effect = money.div(effect, r.base)
         shown = effect
         if effect is not None and t.precision is not None:

@@ -14,9 +14,15 @@ from contracts.cells import Bad, CellError
 from contracts.model import Column
 from contracts.periods import Period
 
-_WHAT = {"integer": "a whole number", "decimal": "a number", "date": "a date (YYYY-MM-DD)",
-         "month": "a month (YYYY-MM)", "boolean": "yes/no (true/false)", "text": "text",
-         "enum": "text"}
+_WHAT = {
+    "integer": "a whole number",
+    "decimal": "a number",
+    "date": "a date (YYYY-MM-DD)",
+    "month": "a month (YYYY-MM)",
+    "boolean": "yes/no (true/false)",
+    "text": "text",
+    "enum": "text",
+}
 
 
 def show(column: Column, value: Any) -> str:
@@ -42,8 +48,10 @@ def cell_message(column: Column, raw: Any, bad: Bad, period: Period | None) -> s
     if code == "cell-type":
         return f"{name}: {show_raw(column, raw)} is not {_WHAT[column.type]}"
     if code == "cell-ambiguous":
-        return (f"{name}: {show_raw(column, raw)} is ambiguous (a decimal comma, or a "
-                "thousands separator?); write it without thousands separators, e.g. 1234")
+        return (
+            f"{name}: {show_raw(column, raw)} is ambiguous (a decimal comma, or a "
+            "thousands separator?); write it without thousands separators, e.g. 1234"
+        )
     if code == "enum-value":
         return f"{name}: {show_raw(column, raw)} is not one of {', '.join(column.values)}"
     if code in ("range-min", "range-max"):
@@ -53,12 +61,18 @@ def cell_message(column: Column, raw: Any, bad: Bad, period: Period | None) -> s
         text = raw.text if isinstance(raw, CellError) else str(raw).strip()
         return f"{name}: the cell holds the spreadsheet error {text}"
     if code == "formula-no-value":
-        return (f"{name}: the cell has a formula but no saved value; open the file in Excel "
-                "and save it, or paste the values")
+        return (
+            f"{name}: the cell has a formula but no saved value; open the file in Excel "
+            "and save it, or paste the values"
+        )
     if code == "personnummer":
-        return (f"{name}: {personnummer.mask(str(raw))} is a personal identity number; this "
-                "column must hold pseudonyms")
+        return (
+            f"{name}: {personnummer.mask(str(raw))} is a personal identity number; this "
+            "column must hold pseudonyms"
+        )
     if code == "period-outside" and period is not None:
-        return (f"{name} {show(column, bad.value)} is outside the period {period.id} "
-                f"({period.start.isoformat()} – {period.end.isoformat()})")
+        return (
+            f"{name} {show(column, bad.value)} is outside the period {period.id} "
+            f"({period.start.isoformat()} – {period.end.isoformat()})"
+        )
     return f"{name}: {code}"

@@ -85,8 +85,10 @@ def _feed(metric: RowMetric, acc: _Acc, row: Row, participant: str | None) -> No
     if isinstance(metric, RatioMetric):
         n = _number(expression(metric.numerator).evaluate(row))
         d = _number(expression(metric.denominator).evaluate(row))
-        acc.a += n or 0
-        acc.b += d or 0
+        # A row counts in a ratio of sums only with both parts; half a row would skew it.
+        if n is not None and d is not None:
+            acc.a += n
+            acc.b += d
         return
     assert acc.distinct is not None and acc.met is not None
     who = row.get(participant) if participant else id(row)
@@ -133,7 +135,8 @@ def compute(
             continue
         _feed(metric, total, row, participant)
         if metric.by:
-            key = str(row.get(metric.by))
+            group = row.get(metric.by)
+            key = "(blank)" if group is None else str(group)
             _feed(metric, groups.setdefault(key, _new(metric)), row, participant)
     value, parts = _finish(metric, total)
     by = tuple((k, _finish(metric, groups[k])[0]) for k in sorted(groups))

@@ -20,11 +20,12 @@ _MODES: dict[str, str] = {
     "ceiling": decimal.ROUND_CEILING,
 }
 
-# Enough digits that no realistic sum of a million öre amounts, nor a rate with
-# twenty decimals, is ever rounded by the context rather than by the contract.
-CONTEXT = decimal.Context(
-    prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation]
-)
+# Division is the one operation that cannot be exact (1/3): it keeps 50 significant
+# digits. Sums and products of such quotients need more digits than their parts, so
+# everything else runs with 200, which keeps them exact: nothing is rounded by the
+# context, only where the contract says.
+DIVISION = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
+CONTEXT = decimal.Context(prec=200, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
 
 ZERO = Decimal(0)
 
@@ -70,7 +71,7 @@ def div(a: Decimal, b: Decimal) -> Decimal | None:
     """a / b, or None when b is zero (a ratio of nothing is unknown, not infinite)."""
     if b == 0:
         return None
-    with decimal.localcontext(CONTEXT):
+    with decimal.localcontext(DIVISION):
         return a / b
 
 

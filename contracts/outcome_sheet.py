@@ -10,9 +10,10 @@ An edge module, the only one that opens outcome files. It turns a file into raw 
   the guard's limits. Its `iter_rows` yields every row from row 1 but starts each row at
   the first used column, so the row number is the position and column letters are offset
   by `sheet.start[1]`.
-- csv (`,` `;` or tab; UTF-8, UTF-8 with BOM, UTF-16 with BOM, or Windows-1252),
-  streamed with `csv.reader`, so memory stays flat at any length. The delimiter is the
-  one under which a header row is found.
+- csv (`,` `;` or tab; UTF-8, UTF-8 with BOM, UTF-16 with BOM, or Windows-1252 when
+  the bytes are not all UTF-8, which the hashing pass finds out), streamed with
+  `csv.reader`, so memory stays flat at any length. The delimiter is the one under which
+  a header row is found in the first lines.
 
 `validate_file` is the one call the api uses.
 """
@@ -46,12 +47,29 @@ PROGRESS_EVERY = 10_000
 _DELIMITERS = (",", ";", "\t")
 
 
-def sha256_file(path: pathlib.Path) -> str:
+def read_digest(path: pathlib.Path, check_utf8: bool = False) -> tuple[str, bool]:
+    """SHA-256 of the bytes and, if asked, whether all of them are valid UTF-8.
+
+    Knowing the whole file is UTF-8 before reading it means a `Å` in row 90,000 of an
+    otherwise ASCII Windows-1252 file cannot break the reading off half-way.
+    """
     digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+    utf8 = check_utf8
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+            if decoder is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    decoder, utf8 = None, False
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return digest.hexdigest(), utf8
 
 
 def validate_file(
@@ -66,7 +84,7 @@ def validate_file(
 ) -> ValidationReport:
     """Validate one outcome file. Problems in it are in the report; OSError propagates."""
     file = display or str(path)
-    digest = sha256_file(path)
+    digest, utf8 = read_digest(path, path.suffix.lower() in sheet_guard.TEXT_TYPES)
     verdict = sheet_guard.inspect(path, file)
     if verdict.issue is not None:
         return ValidationReport.refused(file, digest, [verdict.issue])
@@ -75,7 +93,7 @@ def validate_file(
         total: int | None = None
         reader: Any = None
         if verdict.kind == "text":
-            header, rows, reader = _csv_table(contract, path, file, problems, stack)
+            header, rows, reader = _csv_table(contract, path, file, utf8, problems, stack)
         else:
             header, rows, total = _workbook_table(contract, path, file, verdict, problems)
         if header is None:
@@ -83,8 +101,9 @@ def validate_file(
         if progress is not None:
             rows = _reporting(rows, progress, total)
         try:
-            report = validate_rows(contract, header, rows, period=period,
-                                   limit_errors=limit_errors, on_row=on_row)
+            report = validate_rows(
+                contract, header, rows, period=period, limit_errors=limit_errors, on_row=on_row
+            )
         except (UnicodeDecodeError, csv.Error) as exc:
             # The csv breaks off: nothing after this point can be trusted, and rows
             # already passed to on_row belong to an invalid file.
@@ -95,10 +114,16 @@ def validate_file(
 def _csv_broken(file: str, reader: Any, exc: Exception) -> Issue:
     line = reader.line_num + 1 if reader is not None else None
     if isinstance(exc, UnicodeDecodeError):
-        return Issue("file-encoding", f"the file is not valid {exc.encoding} text near line "
-                     f"{line}; save it as CSV UTF-8", Location(file=file, row=line))
-    return Issue("file-corrupt", f"the csv cannot be read near line {line}: {exc}",
-                 Location(file=file, row=line))
+        return Issue(
+            "file-encoding",
+            f"the file is not valid {exc.encoding} text near line {line}; save it as CSV UTF-8",
+            Location(file=file, row=line),
+        )
+    return Issue(
+        "file-corrupt",
+        f"the csv cannot be read near line {line}: {exc}",
+        Location(file=file, row=line),
+    )
 
 
 def _reporting(rows: Rows, progress: Progress, total: int | None) -> Rows:
@@ -111,26 +136,27 @@ def _reporting(rows: Rows, progress: Progress, total: int | None) -> Rows:
 # ---- csv ------------------------------------------------------------------------------
 
 
-def sniff_encoding(head: bytes) -> str:
-    """utf-8-sig / utf-16 by their BOM, utf-8 if the start decodes strictly, else cp1252."""
+def csv_encoding(head: bytes, utf8: bool) -> str:
+    """utf-8-sig / utf-16 by their BOM, else utf-8 if the whole file is, else cp1252."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:
-        # final=False: a character cut at the end of the sample is not an error.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
+    return "utf-8" if utf8 else "cp1252"
 
 
-def _csv_table(contract: Contract, path: pathlib.Path, file: str, problems: list[Issue],
-               stack: contextlib.ExitStack) -> tuple[HeaderInfo | None, Rows, Any]:
-    with path.open("rb") as f:
-        encoding = sniff_encoding(f.read(SNIFF_BYTES))
-    with path.open(newline="", encoding=encoding, errors="replace") as f:
-        sample = f.read(SNIFF_BYTES)
+def _csv_table(
+    contract: Contract,
+    path: pathlib.Path,
+    file: str,
+    utf8: bool,
+    problems: list[Issue],
+    stack: contextlib.ExitStack,
+) -> tuple[HeaderInfo | None, Rows, Any]:
+    with path.open("rb") as raw:
+        encoding = csv_encoding(raw.read(4), utf8)
+    with path.open(newline="", encoding=encoding, errors="replace") as text:
+        sample = text.read(SNIFF_BYTES)
     lines = "".join(sample.splitlines(keepends=True)[:SEARCH_ROWS])
     best: tuple[int, str] | None = None
     for d in _DELIMITERS:
@@ -142,10 +168,9 @@ def _csv_table(contract: Contract, path: pathlib.Path, file: str, problems: list
         problems.append(not_found(contract, file, None))
         return None, iter(()), None
     # Strict decoding: a byte that is not text in this encoding is reported, not guessed.
-    f = stack.enter_context(path.open(newline="", encoding=encoding))
-    reader = csv.reader(f, delimiter=best[1])
-    header, rest = find_header(contract, zip(count(1), reader, strict=False), file=file,
-                               sheet=None)
+    stream = stack.enter_context(path.open(newline="", encoding=encoding))
+    reader = csv.reader(stream, delimiter=best[1])
+    header, rest = find_header(contract, zip(count(1), reader, strict=False), file=file, sheet=None)
     return header, rest, reader
 
 
@@ -181,16 +206,25 @@ def _sheet_order(book: CalamineWorkbook, preferred: str | None) -> list[str]:
     return names
 
 
-def _workbook_table(contract: Contract, path: pathlib.Path, file: str,
-                    verdict: sheet_guard.Verdict, problems: list[Issue]
-                    ) -> tuple[HeaderInfo | None, Rows, int | None]:
+def _workbook_table(
+    contract: Contract,
+    path: pathlib.Path,
+    file: str,
+    verdict: sheet_guard.Verdict,
+    problems: list[Issue],
+) -> tuple[HeaderInfo | None, Rows, int | None]:
     is_xlsx = path.suffix.lower() == ".xlsx"
     members = xlsx_scan.sheet_members(path, verdict.members) if is_xlsx else {}
     try:
         book = CalamineWorkbook.from_path(str(path))
     except PasswordError:
-        problems.append(Issue("file-encrypted", "the workbook is password-protected; save a "
-                              "copy without a password", Location(file=file)))
+        problems.append(
+            Issue(
+                "file-encrypted",
+                "the workbook is password-protected; save a copy without a password",
+                Location(file=file),
+            )
+        )
         return None, iter(()), None
     except CalamineError as exc:
         problems.append(_corrupt(file, None, exc))
@@ -203,8 +237,9 @@ def _workbook_table(contract: Contract, path: pathlib.Path, file: str,
                 scan = xlsx_scan.scan_sheet(path, verdict.members[members[name]])
             elif is_xlsx:
                 # A sheet we could not size could still be a sparse-grid bomb.
-                raise sheet_guard.Refused("file-corrupt", f"sheet {name} cannot be located "
-                                          "in the workbook")
+                raise sheet_guard.Refused(
+                    "file-corrupt", f"sheet {name} cannot be located in the workbook"
+                )
             sheet = book.get_sheet_by_name(name)
         except sheet_guard.Refused as r:
             problems.append(sheet_guard.refusal(r, file, name))
@@ -214,8 +249,9 @@ def _workbook_table(contract: Contract, path: pathlib.Path, file: str,
             return None, iter(()), None
         if sheet.start is None:  # an empty sheet (iter_rows would fail on it)
             continue
-        header, rest = find_header(contract, _sheet_rows(sheet, scan), file=file, sheet=name,
-                                   first_column=sheet.start[1])
+        header, rest = find_header(
+            contract, _sheet_rows(sheet, scan), file=file, sheet=name, first_column=sheet.start[1]
+        )
         if header is not None:
             return header, rest, sheet.total_height + 1
     problems.append(not_found(contract, file, names))
@@ -223,6 +259,9 @@ def _workbook_table(contract: Contract, path: pathlib.Path, file: str,
 
 
 def _corrupt(file: str, sheet: str | None, exc: Exception) -> Issue:
-    return Issue("file-corrupt", f"the workbook cannot be read ({type(exc).__name__}: "
-                 f"{exc}); save it again from the spreadsheet program",
-                 Location(file=file, sheet=sheet))
+    return Issue(
+        "file-corrupt",
+        f"the workbook cannot be read ({type(exc).__name__}: "
+        f"{exc}); save it again from the spreadsheet program",
+        Location(file=file, sheet=sheet),
+    )

@@ -27,7 +27,7 @@ from contracts import periods as P
 from contracts.data import OutcomeData, row_period
 from contracts.explain import Step, step
 from contracts.metrics import expression
-from contracts.model import Contract
+from contracts.model import Contract, Rounding
 from contracts.rule_model import RateCard, RateOutcome
 from contracts.rules import RuleContext, RuleOutput
 from contracts.settlement import CapCut, LineItem
@@ -85,7 +85,15 @@ def rate_card(
         claims = _count_caps(rule, claims, state, out, period in ctx.window)
         claims = _quotas(rule, claims, state, out, period in ctx.window)
         for claim in claims:
-            line = _price(rule, claim, first[claim.participant], state, out, period in ctx.window)
+            line = _price(
+                rule,
+                claim,
+                first[claim.participant],
+                state,
+                out,
+                period in ctx.window,
+                ctx.rounding,
+            )
             if period in ctx.window:
                 out.lines.append(line)
     out.caps = _merge(out.caps)
@@ -228,12 +236,16 @@ def _tier_price(oc: RateOutcome, number: int) -> Decimal:
 
 
 def _price(
-    rule: RateCard, c: _Claim, first: Row, state: _State, out: RuleOutput, report: bool
+    rule: RateCard,
+    c: _Claim,
+    first: Row,
+    state: _State,
+    out: RuleOutput,
+    report: bool,
+    rounding: Rounding,
 ) -> LineItem:
     oc, steps = c.outcome, c.steps
-    state.per_outcome[oc.id] += 1
-    state.total += 1
-    number = state.per_outcome[oc.id]
+    number = state.per_outcome[oc.id] + 1
     price = _tier_price(oc, number)
     if oc.tiers:
         steps.append(step("tier", "tier.price", number=number, outcome=oc.id, price=price))
@@ -253,9 +265,25 @@ def _price(
             )
     amount = price
     steps.append(step("price", "price.claims", count=1, price=price, amount=amount))
+    if rounding.at == "line":
+        # Rounded before the participant cap, so the cap holds for what is paid.
+        amount = money.quantize(amount, rounding.quantum, rounding.mode)
+        if amount != price:
+            steps.append(
+                step(
+                    "round",
+                    "round.line",
+                    mode=rounding.mode,
+                    quantum=rounding.quantum,
+                    before=price,
+                    after=amount,
+                )
+            )
     if rule.cap_per_participant is not None:
         paid = state.amount[c.participant]
         room = max(money.ZERO, rule.cap_per_participant - paid)
+        if rounding.at == "line":
+            room = money.quantize(room, rounding.quantum, "down")
         if amount > room:
             steps.append(
                 step(
@@ -279,6 +307,11 @@ def _price(
                 )
             amount = room
     state.amount[c.participant] += amount
+    if amount > 0:
+        # A claim the participant cap cuts to nothing is not paid: it takes no tier
+        # position and counts towards no count cap.
+        state.per_outcome[oc.id] += 1
+        state.total += 1
     return LineItem(
         rule.id,
         "payment",

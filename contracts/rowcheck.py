@@ -30,6 +30,9 @@ Compiled = Callable[[Row], Any]
 # The same pinned context (a copy, so its flags stay untouched): the same figures.
 _CTX = E._CONTEXT.copy()
 _ARITH = {"+": _CTX.add, "-": _CTX.subtract, "*": _CTX.multiply, "/": _CTX.divide}
+# Column-wise code runs inside `localcontext(_CTX)`, where the plain operators are the
+# same operations as the context's methods, only cheaper to call.
+_COLUMN_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
@@ -60,7 +63,8 @@ def _numeric(node: E.Node, pos: Mapping[str, int], ints: frozenset[str]) -> Comp
         fn = _ARITH[node.op]
         if node.op == "/":
             return lambda row: (
-                None if (a := left(row)) is None or (b := right(row)) is None or b == 0
+                None
+                if (a := left(row)) is None or (b := right(row)) is None or b == 0
                 else fn(a, b)
             )
         return lambda row: (
@@ -77,12 +81,13 @@ def _boolean(node: E.Node, pos: Mapping[str, int], ints: frozenset[str]) -> Comp
         inner = _boolean(node.operand, pos, ints)
         return None if inner is None else (lambda row: inner(row) is not True)
     if isinstance(node, E.Binary) and node.op in ("and", "or"):
-        left, right = _boolean(node.left, pos, ints), _boolean(node.right, pos, ints)
-        if left is None or right is None:
+        lb, rb = _boolean(node.left, pos, ints), _boolean(node.right, pos, ints)
+        if lb is None or rb is None:
             return None
+        lf, rf = lb, rb  # narrowed: the closures below never see None
         if node.op == "and":
-            return lambda row: left(row) is True and right(row) is True
-        return lambda row: left(row) is True or right(row) is True
+            return lambda row: lf(row) is True and rf(row) is True
+        return lambda row: lf(row) is True or rf(row) is True
     if isinstance(node, E.Binary) and (node.op in _ORDER or node.op in ("==", "!=")):
         left, right = _numeric(node.left, pos, ints), _numeric(node.right, pos, ints)
         if left is None or right is None:
@@ -120,3 +125,103 @@ class RowCheck:
             except decimal.DecimalException:
                 pass  # overflow and the like: let the reference evaluator explain it
         return self.expr.evaluate_bool(dict(zip(self.names, row, strict=True)))
+
+
+# ---- column-wise: a whole batch of clean rows at once --------------------------------
+
+Columns = Sequence[list[Any]]
+ColumnFn = Callable[[Columns, int], list[Any]]
+
+
+class Fallback(Exception):
+    """This batch needs the row-wise evaluator (division by zero: None semantics)."""
+
+
+def _numeric_columns(node: E.Node, pos: Mapping[str, int], ints: frozenset[str]) -> ColumnFn | None:
+    if isinstance(node, E.Literal):
+        v = node.value
+        return (lambda cols, n: [v] * n) if isinstance(v, Decimal) else None
+    if isinstance(node, E.Name):
+        if node.baseline or node.name not in pos:
+            return None
+        i = pos[node.name]
+        if node.name in ints:
+            return lambda cols, n: list(map(Decimal, cols[i]))
+        return lambda cols, n: cols[i]
+    if isinstance(node, E.Unary) and node.op == "-":
+        inner = _numeric_columns(node.operand, pos, ints)
+        sub, zero = operator.sub, Decimal(0)
+        return (
+            None if inner is None else (lambda cols, n: list(map(sub, [zero] * n, inner(cols, n))))
+        )
+    if isinstance(node, E.Binary) and node.op in _ARITH:
+        left = _numeric_columns(node.left, pos, ints)
+        right = _numeric_columns(node.right, pos, ints)
+        if left is None or right is None:
+            return None
+        fn = _COLUMN_ARITH[node.op]
+        if node.op != "/":
+            return lambda cols, n: list(map(fn, left(cols, n), right(cols, n)))
+
+        def divide(cols: Columns, n: int) -> list[Any]:
+            divisors = right(cols, n)
+            if 0 in divisors:
+                raise Fallback
+            return list(map(fn, left(cols, n), divisors))
+
+        return divide
+    return None
+
+
+_COLUMN_OPS = {**_ORDER, "==": operator.eq, "!=": operator.ne}
+
+
+def compile_columns(
+    expr: E.Expr, names: Sequence[str], types: Mapping[str, str]
+) -> ColumnFn | None:
+    """cols, n → one bool per row; valid only when the columns it reads hold no None.
+
+    Same semantics as the row-wise form when no value is missing; None when the
+    expression is outside the numeric subset (or uses null). Raises Fallback or
+    DecimalException when the batch needs the row-wise evaluator.
+    """
+    pos = {n: i for i, n in enumerate(names) if types.get(n) in ("integer", "decimal")}
+    ints = frozenset(n for n in pos if types[n] == "integer")
+
+    def boolean(node: E.Node) -> ColumnFn | None:
+        if isinstance(node, E.Literal) and isinstance(node.value, bool):
+            v = node.value
+            return lambda cols, n: [v] * n
+        if isinstance(node, E.Unary) and node.op == "not":
+            inner = boolean(node.operand)
+            return (
+                None
+                if inner is None
+                else (lambda cols, n: list(map(operator.not_, inner(cols, n))))
+            )
+        if isinstance(node, E.Binary) and node.op in ("and", "or"):
+            lb, rb = boolean(node.left), boolean(node.right)
+            if lb is None or rb is None:
+                return None
+            lf, rf = lb, rb  # narrowed: the closure below never sees None
+            fn = operator.and_ if node.op == "and" else operator.or_
+            return lambda cols, n: list(map(fn, lf(cols, n), rf(cols, n)))
+        if isinstance(node, E.Binary) and node.op in _COLUMN_OPS:
+            left = _numeric_columns(node.left, pos, ints)
+            right = _numeric_columns(node.right, pos, ints)
+            if left is None or right is None:
+                return None
+            cmp = _COLUMN_OPS[node.op]
+            return lambda cols, n: list(map(cmp, left(cols, n), right(cols, n)))
+        return None
+
+    compiled = boolean(expr.node)
+    if compiled is None:
+        return None
+    fn = compiled
+
+    def evaluate(cols: Columns, n: int) -> list[Any]:
+        with decimal.localcontext(_CTX):
+            return fn(cols, n)
+
+    return evaluate

@@ -193,6 +193,12 @@ class Improvement(RuleBase):
     threshold: Threshold | None = Field(None, description="No payment below a minimum effect.")
     allow_negative: bool = Field(False, description="A worsening is a deduction rather than zero.")
 
+    @model_validator(mode="after")
+    def _against_baseline(self) -> Improvement:
+        if self.measure.baseline is None:
+            raise ValueError("an improvement is measured against a baseline: give measure.baseline")
+        return self
+
 
 class LinearScale(RuleBase):
     kind: Literal["linear_scale"]

@@ -15,6 +15,7 @@ from contracts import periods as P
 from contracts.explain import Step, step
 from contracts.measures import Evaluator, MeasureResult
 from contracts.metrics import expression
+from contracts.model import Rounding
 from contracts.rule_model import (
     Bonus,
     FixedFee,
@@ -39,6 +40,7 @@ class RuleContext:
     term_periods: tuple[P.Period, ...]  # every settlement period of the term
     prior_paid: Decimal  # already settled under this rule (per-period basis), else 0
     contract_value: Decimal | None  # the contract's stated value
+    rounding: Rounding = field(default_factory=Rounding)  # rate cards round before capping
 
 
 @dataclass
@@ -78,6 +80,23 @@ def fixed_fee(rule: FixedFee, ctx: RuleContext) -> RuleOutput:
             return RuleOutput([_line(rule.id, rule.title, "payment", ZERO, n, fee, ctx, steps)])
         n = Decimal(len(ctx.term_periods))
     amount = money.mul(fee, n)
+    if rule.share_of_value is not None and last in ctx.window and not rule.deferred:
+        # A share spread over the periods adds up to the share exactly: the last period
+        # takes what rounding the others left over (10 000 over 12 months is 11 × 833.33
+        # and 833.37), so the remainder is never lost.
+        q = ctx.rounding
+        total = money.mul(rule.share_of_value, ctx.contract_value or ZERO)
+        earlier = Decimal(len(ctx.term_periods) - 1)
+        per_period = money.quantize(fee, q.quantum, q.mode)
+        last_fee = total - per_period * earlier
+        amount = money.add(per_period * (n - 1), last_fee)
+        steps.append(
+            step("price", "price.fee_last", periods=n, fee=per_period, last=last_fee, amount=amount)
+        )
+        return RuleOutput([_line(rule.id, rule.title, "payment", amount, n, fee, ctx, steps)])
+    if rule.share_of_value is not None and not rule.deferred:
+        fee = money.quantize(fee, ctx.rounding.quantum, ctx.rounding.mode)
+        amount = money.mul(fee, n)
     steps.append(step("price", "price.fee", periods=n, fee=fee, amount=amount))
     return RuleOutput([_line(rule.id, rule.title, "payment", amount, n, fee, ctx, steps)])
 
@@ -133,7 +152,9 @@ def target(rule: Target, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
                 amount=amount,
             )
         )
-        one = RuleContext((period,), ctx.term_periods, ctx.prior_paid, ctx.contract_value)
+        one = RuleContext(
+            (period,), ctx.term_periods, ctx.prior_paid, ctx.contract_value, ctx.rounding
+        )
         out.lines.append(_line(rule.id, rule.title, "payment", amount, None, None, one, steps))
     return out
 
@@ -201,7 +222,11 @@ def linear_scale(rule: LinearScale, ev: Evaluator, ctx: RuleContext) -> RuleOutp
     if not _gate(rule.threshold, ev, r, steps):
         return RuleOutput([_line(rule.id, rule.title, "payment", ZERO, None, None, ctx, steps)])
     span = money.add(rule.target, -rule.floor)
-    raw = money.div(money.add(r.value, -rule.floor), span) or ZERO
+    if span == 0:
+        # floor == target is a step: all at or beyond it, nothing short of it
+        raw = Decimal(1) if _beyond(r.value, rule.target, r.higher_is_better) >= 0 else ZERO
+    else:
+        raw = money.div(money.add(r.value, -rule.floor), span) or ZERO
     fraction = min(Decimal(1), max(ZERO, raw))
     steps.append(
         step(
@@ -229,7 +254,8 @@ def tiered(rule: Tiered, ev: Evaluator, ctx: RuleContext) -> RuleOutput:
     if _gate(rule.threshold, ev, r, steps):
         reached = [b for b in rule.bands if _beyond(r.value, b.at_least, r.higher_is_better) >= 0]
         if reached:
-            best = max(reached, key=lambda b: b.amount)
+            # The highest band reached, in the better direction, pays (not the largest amount).
+            best = max(reached, key=lambda b: b.at_least if r.higher_is_better else -b.at_least)
             amount = best.amount
             steps.append(
                 step("amount", "band.reached", level=best.at_least, value=r.value, amount=amount)

@@ -12,6 +12,7 @@ total is split among the payers.
 
 from __future__ import annotations
 
+import decimal
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -128,6 +129,13 @@ class _Settler:
         room = cap if self.cumulative else max(money.ZERO, cap - prior)
         return money.quantize(room, self.quantum, "down")
 
+    def on_quantum(self, value: Decimal) -> Decimal:
+        """The same value written with the quantum's decimals (0 → 0.00), when it is on it."""
+        exponent = self.quantum.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < 0 and money.is_multiple(value, self.quantum):
+            return value.quantize(self.quantum)
+        return value
+
     def round_line(self, line: LineItem) -> LineItem:
         rounded = money.quantize(line.amount, self.quantum, self.mode)
         if rounded == line.amount:
@@ -221,6 +229,14 @@ def settle(
     contract: Contract, period_id: str, data: OutcomeData, prior: Sequence[PriorSettlement] = ()
 ) -> SettleResult:
     """Settle `period_id`: the pure engine. `prior` holds earlier settlements (see module doc)."""
+    # Every sum and difference below is exact to 50 digits, whatever the caller's context.
+    with decimal.localcontext(money.CONTEXT):
+        return _settle(contract, period_id, data, prior)
+
+
+def _settle(
+    contract: Contract, period_id: str, data: OutcomeData, prior: Sequence[PriorSettlement]
+) -> SettleResult:
     periods = term_periods(contract)
     period = P.find(periods, period_id)
     if period is None:
@@ -255,6 +271,7 @@ def settle(
             periods,
             money.ZERO if s.cumulative else s.prior_rule[rule.id],
             contract.contract_value,
+            contract.settlement.rounding,
         )
         out = _rule_output(rule, contract, ev, data, ctx)
         lines = [s.round_line(x) for x in out.lines] if s.at == "line" else list(out.lines)
@@ -272,6 +289,11 @@ def settle(
                 s.limit(rule.cap, s.prior_rule[rule.id]),
                 s.prior_rule[rule.id],
             )
+        if s.at == "rule":
+            # Rounded before caps across rules, so those cut amounts on the quantum and
+            # rounding can never lift a total over them.
+            have = money.add(*(x.amount for x in s.lines[rule.id]))
+            s.add_rounding(rule.id, money.quantize(have, s.quantum, s.mode), have)
     issues += ev.issues
     if issues:
         return SettleResult(None, tuple(issues))
@@ -330,8 +352,11 @@ def settle(
         )
         total = money.ZERO
     ordered = sorted(s.lines, key=_order(rule_ids))
+    total = s.on_quantum(total)
     all_lines = tuple(x for rid in ordered for x in s.lines[rid])
-    rule_totals = tuple((rid, money.add(*(x.amount for x in s.lines[rid]))) for rid in ordered)
+    rule_totals = tuple(
+        (rid, s.on_quantum(money.add(*(x.amount for x in s.lines[rid])))) for rid in ordered
+    )
     return SettleResult(
         Settlement(
             contract.contract.id,
@@ -360,11 +385,7 @@ def _order(rule_ids: list[str]):  # type: ignore[no-untyped-def]
 
 
 def _round_groups(s: _Settler, rule_ids: list[str]) -> None:
-    if s.at == "rule":
-        for rid in rule_ids:
-            have = money.add(*(x.amount for x in s.lines[rid]))
-            s.add_rounding(rid, money.quantize(have, s.quantum, s.mode), have)
-    elif s.at == "settlement":
+    if s.at == "settlement":
         have = money.add(*(x.amount for lines in s.lines.values() for x in lines))
         s.add_rounding(ROUNDING_RULE, money.quantize(have, s.quantum, s.mode), have)
 

@@ -64,8 +64,8 @@ def _describe(head: bytes) -> str:
         return "a zip archive"
     if head.startswith(_OLE_MAGIC):
         return "an old-style Office file (.xls/.doc)"
-    if b"\0" in head[:4096]:
-        return "a binary file"
+    if b"\0" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "a binary file"  # (UTF-16 text, as Excel's "Unicode text", has NULs)
     return "a text file"
 
 
@@ -82,26 +82,39 @@ def _inspect(path: pathlib.Path, ext: str) -> Verdict:
     with path.open("rb") as f:
         head = f.read(8192)
     if ext == ".xlsm":
-        raise Refused("file-macros", "macro-enabled workbooks (.xlsm) are not accepted; "
-                      "save the file as .xlsx")
+        raise Refused(
+            "file-macros",
+            "macro-enabled workbooks (.xlsm) are not accepted; save the file as .xlsx",
+        )
     if ext in ZIP_TYPES:
         if head.startswith(_OLE_MAGIC):
             if _ole_contains(path, _OLE_ENCRYPTED):
-                raise Refused("file-encrypted", "the workbook is password-protected; "
-                              "save a copy without a password")
-            raise Refused("file-not-spreadsheet", f"the file is named {ext} but is an "
-                          "old-style .xls workbook; rename it to .xls or save it as .xlsx")
+                raise Refused(
+                    "file-encrypted",
+                    "the workbook is password-protected; save a copy without a password",
+                )
+            raise Refused(
+                "file-not-spreadsheet",
+                f"the file is named {ext} but is an "
+                "old-style .xls workbook; rename it to .xls or save it as .xlsx",
+            )
         if not head.startswith(_ZIP_MAGIC):
-            raise Refused("file-not-spreadsheet", f"the file is named {ext} but is "
-                          f"{_describe(head)}, not a spreadsheet")
+            raise Refused(
+                "file-not-spreadsheet",
+                f"the file is named {ext} but is {_describe(head)}, not a spreadsheet",
+            )
         return Verdict("zip", None, _check_zip(path, ext))
     if ext in OLE_TYPES:
         if not head.startswith(_OLE_MAGIC):
-            raise Refused("file-not-spreadsheet", f"the file is named .xls but is "
-                          f"{_describe(head)}; give it its proper extension")
+            raise Refused(
+                "file-not-spreadsheet",
+                f"the file is named .xls but is {_describe(head)}; give it its proper extension",
+            )
         if _ole_contains(path, _OLE_ENCRYPTED):
-            raise Refused("file-encrypted", "the workbook is password-protected; save a copy "
-                          "without a password")
+            raise Refused(
+                "file-encrypted",
+                "the workbook is password-protected; save a copy without a password",
+            )
         if _ole_contains(path, _OLE_MACROS):
             raise Refused("file-macros", "the workbook contains macros; save it as .xlsx")
         return Verdict("ole", None, {})
@@ -110,8 +123,10 @@ def _inspect(path: pathlib.Path, ext: str) -> Verdict:
         if kind != "a text file":
             raise Refused("file-not-spreadsheet", f"the file is named {ext} but is {kind}")
         return Verdict("text", None, {})
-    raise Refused("file-not-spreadsheet", f"files of type {ext or '(none)'} are not read; "
-                  "send .xlsx, .xls, .xlsb, .ods or .csv")
+    raise Refused(
+        "file-not-spreadsheet",
+        f"files of type {ext or '(none)'} are not read; send .xlsx, .xls, .xlsb, .ods or .csv",
+    )
 
 
 def _ole_contains(path: pathlib.Path, needle: bytes) -> bool:
@@ -122,7 +137,7 @@ def _ole_contains(path: pathlib.Path, needle: bytes) -> bool:
         while chunk := f.read(CHUNK):
             if needle in tail + chunk[: len(needle)] or needle in chunk:
                 return True
-            tail = chunk[-len(needle):]
+            tail = chunk[-len(needle) :]
     return False
 
 
@@ -131,38 +146,57 @@ def _check_zip(path: pathlib.Path, ext: str) -> dict[str, zipfile.ZipInfo]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
-        raise Refused("file-corrupt", f"the file is damaged or truncated ({exc}); "
-                      "save it again and resend") from None
+        raise Refused(
+            "file-corrupt", f"the file is damaged or truncated ({exc}); save it again and resend"
+        ) from None
     if len(infos) > MAX_MEMBERS:
-        raise Refused("file-hostile", f"the archive has {len(infos)} parts; a workbook has "
-                      "a few dozen")
+        raise Refused(
+            "file-hostile", f"the archive has {len(infos)} parts; a workbook has a few dozen"
+        )
     if sum(i.file_size for i in infos) > MAX_TOTAL:
-        raise Refused("file-hostile", "the workbook would expand to more than "
-                      f"{MAX_TOTAL >> 30} GiB; split the data into smaller files")
+        raise Refused(
+            "file-hostile",
+            "the workbook would expand to more than "
+            f"{MAX_TOTAL >> 30} GiB; split the data into smaller files",
+        )
     names = {i.filename: i for i in infos}
     for i in infos:
         if i.flag_bits & 1:
-            raise Refused("file-encrypted", "parts of the archive are encrypted; save a "
-                          "copy without a password")
+            raise Refused(
+                "file-encrypted",
+                "parts of the archive are encrypted; save a copy without a password",
+            )
         if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise Refused("file-hostile", f"part {i.filename} uses an unusual compression "
-                          "method; save the file again from the spreadsheet program")
+            raise Refused(
+                "file-hostile",
+                f"part {i.filename} uses an unusual compression "
+                "method; save the file again from the spreadsheet program",
+            )
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise Refused("file-hostile", f"part {i.filename} expands more than "
-                          f"{MAX_RATIO}:1, as a zip bomb does; the file is refused")
+            raise Refused(
+                "file-hostile",
+                f"part {i.filename} expands more than "
+                f"{MAX_RATIO}:1, as a zip bomb does; the file is refused",
+            )
         low = i.filename.lower()
-        if low.endswith("vbaproject.bin") or (ext == ".ods" and low.startswith(("basic/",
-                                                                               "scripts/"))):
-            raise Refused("file-macros", "the workbook contains macros; save it as .xlsx "
-                          "without macros")
+        if low.endswith("vbaproject.bin") or (
+            ext == ".ods" and low.startswith(("basic/", "scripts/"))
+        ):
+            raise Refused(
+                "file-macros", "the workbook contains macros; save it as .xlsx without macros"
+            )
     if ext == ".ods":
         if "content.xml" not in names:
-            raise Refused("file-not-spreadsheet", "the file is a zip archive but not an "
-                          "OpenDocument spreadsheet")
-    elif "[Content_Types].xml" not in names or not any(
-            n.startswith("xl/workbook.") for n in names):
-        raise Refused("file-not-spreadsheet", f"the file is a zip archive but not an Excel "
-                      f"workbook (is it a Word or other Office file named {ext}?)")
+            raise Refused(
+                "file-not-spreadsheet",
+                "the file is a zip archive but not an OpenDocument spreadsheet",
+            )
+    elif "[Content_Types].xml" not in names or not any(n.startswith("xl/workbook.") for n in names):
+        raise Refused(
+            "file-not-spreadsheet",
+            f"the file is a zip archive but not an Excel "
+            f"workbook (is it a Word or other Office file named {ext}?)",
+        )
     for info in infos:
         if not is_worksheet(info.filename):
             inflate(path, info)
@@ -173,8 +207,9 @@ def is_worksheet(name: str) -> bool:
     return name.startswith("xl/worksheets/") and not name.endswith(".rels")
 
 
-def inflate(path: pathlib.Path, info: zipfile.ZipInfo,
-            sink: Callable[[bytes], None] | None = None) -> None:
+def inflate(
+    path: pathlib.Path, info: zipfile.ZipInfo, sink: Callable[[bytes], None] | None = None
+) -> None:
     """Inflate one member in chunks, feeding `sink`; refuse it if it lies or holds a DTD.
 
     The declared size is the hard limit: one byte more and the file is refused, however
@@ -201,18 +236,26 @@ def inflate(path: pathlib.Path, info: zipfile.ZipInfo,
                     try:
                         out = inflater.decompress(data, CHUNK)
                     except zlib.error:
-                        raise Refused("file-corrupt", f"part {info.filename} is damaged "
-                                      "(its compressed data is invalid)") from None
+                        raise Refused(
+                            "file-corrupt",
+                            f"part {info.filename} is damaged (its compressed data is invalid)",
+                        ) from None
                     data = inflater.unconsumed_tail
                 produced += len(out)
                 if produced > info.file_size:
-                    raise Refused("file-hostile", f"part {info.filename} expands beyond its "
-                                  "declared size, as a zip bomb does; the file is refused")
+                    raise Refused(
+                        "file-hostile",
+                        f"part {info.filename} expands beyond its "
+                        "declared size, as a zip bomb does; the file is refused",
+                    )
                 if first and out:
                     first = False
                     if b"<!DOCTYPE" in out[:4096] or b"<!ENTITY" in out[:4096]:
-                        raise Refused("file-hostile", f"part {info.filename} declares a DTD "
-                                      "(entities), which spreadsheets never do; refused")
+                        raise Refused(
+                            "file-hostile",
+                            f"part {info.filename} declares a DTD "
+                            "(entities), which spreadsheets never do; refused",
+                        )
                 if sink is not None and out:
                     sink(out)
                 if inflater is not None and inflater.eof:

@@ -81,15 +81,27 @@ class _Scanner:
     def _compile(self, prefix: bytes) -> None:
         p = re.escape(prefix)
         self.cell = b"<" + prefix + b"c "
-        self.cell_r = self.cell + b'r="'
-        ref = rb'(?:([A-Z]{2,3})\d|[A-Z]{1,3}(\d{7,}))'
+        ref = rb"(?:([A-Z]{2,3})\d|[A-Z]{1,3}(\d{7,}))"
         if self.exact:
             ref = rb"([A-Z]{1,3})(\d+)"
-        self.refs = re.compile(b"<" + p + rb'c r="' + ref)
+        # One pass: a large reference, or (group 3) a cell whose r= is not first.
+        self.refs = re.compile(b"<" + p + rb'c (?:r="' + ref + rb'|(?!r=")())')
         self.refs_any = re.compile(b"<" + p + rb'c\b[^>]*?\br="' + ref)
-        self.formula = re.compile(b"<" + p + rb"f\b[^>]*?(?:/>|>[^<]*</" + p +
-                                  rb"f>)(?:<" + p + rb"v\s*/>|<" + p + rb"v>\s*</" + p +
-                                  rb"v>)?</" + p + rb"c>")
+        self.formula = re.compile(
+            b"<"
+            + p
+            + rb"f\b[^>]*?(?:/>|>[^<]*</"
+            + p
+            + rb"f>)(?:<"
+            + p
+            + rb"v\s*/>|<"
+            + p
+            + rb"v>\s*</"
+            + p
+            + rb"v>)?</"
+            + p
+            + rb"c>"
+        )
         self.value = re.compile(b"<" + p + rb"v>([^<]*)</" + p + rb"v>")
 
     def feed(self, out: bytes) -> None:
@@ -116,13 +128,15 @@ class _Scanner:
         return self.scan
 
     def _scan(self, part: bytes) -> None:
-        # Cells whose r= is not the first attribute need the slower pattern.
-        pattern = self.refs if part.count(self.cell) == part.count(self.cell_r) else self.refs_any
-        for m in pattern.finditer(part):
-            if m[1]:
-                self.max_col = max(self.max_col, col_index(m[1]))
-            if m[2]:
-                self.max_row = max(self.max_row, int(m[2]))
+        found = self.refs.findall(part)
+        if any(not (letters or row) for letters, row, _ in found):
+            # Some cell has its r= later among its attributes: the slower pattern.
+            found = [(a, b, None) for a, b in self.refs_any.findall(part)]
+        for letters, row, _ in found:
+            if letters:
+                self.max_col = max(self.max_col, col_index(letters))
+            if row:
+                self.max_row = max(self.max_row, int(row))
         if self.exact:
             return
         pos = part.find(b't="e"')
@@ -165,7 +179,10 @@ def scan_sheet(path: pathlib.Path, info: zipfile.ZipInfo) -> SheetScan:
         exact.finish()
         cols, rows = exact.max_col + 1, exact.max_row
     if cols * rows > MAX_CELLS:
-        raise Refused("file-hostile", f"the sheet spans {rows:,} rows × {cols:,} columns "
-                      f"(more than {MAX_CELLS:,} cells); delete stray cells far from the "
-                      "table or split the file")
+        raise Refused(
+            "file-hostile",
+            f"the sheet spans {rows:,} rows × {cols:,} columns "
+            f"(more than {MAX_CELLS:,} cells); delete stray cells far from the "
+            "table or split the file",
+        )
     return result

@@ -263,11 +263,6 @@ def test_cumulative_basis_pays_entitlement_to_date_less_what_was_settled() -> No
 # --- known engine bugs -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: rounding at rule after a contract cap can "
-    "round the capped total above the cap",
-)
 def test_rounding_at_rule_never_exceeds_the_contract_cap() -> None:
     text = rounding("0.01", "half_up", "rule") + BODY + rule("a") + rule("b", "sy")
     s = settle_xy(text + "caps: {contract: 100}\n", "33.335", "70")
@@ -275,11 +270,6 @@ def test_rounding_at_rule_never_exceeds_the_contract_cap() -> None:
     assert s.total <= 100, table(s)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: per-participant cap is applied before line "
-    "rounding, so rounded lines can exceed it",
-)
 def test_line_rounding_never_exceeds_the_participant_cap() -> None:
     c = contract_of("""
     rules:

@@ -194,3 +194,82 @@ def test_settle_with_a_broken_outcome_file_names_the_cells(tmp_path: pathlib.Pat
     assert result.exit_code == 1
     assert "F3" in result.stderr and "[range-max]" in result.stderr
     assert "D4" in result.stderr and "[enum-value]" in result.stderr
+
+
+def test_outcomes_validate_table_and_json(tmp_path: pathlib.Path) -> None:
+    good = run(
+        "outcomes",
+        "validate",
+        SICK / "contract.yaml",
+        SICK / "outcomes" / "2025-Q2.xlsx",
+        "--period",
+        "2025-Q2",
+    )
+    assert good.exit_code == 0, good.stderr
+    assert "valid — 3,750 rows" in good.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "unit_id;employee_id;month;group;scheduled_hours;short_sick_hours;long_sick_hours\n"
+        "U01;E1;2025-04;intervention;160;12,5;0\n"
+        "U01;E2;2025-05;intervention;160;170;0\n"
+        "U01;E3;2025-07;interventon;160;1;0\n",
+        encoding="utf-8",
+    )
+    table = run("outcomes", "validate", SICK / "contract.yaml", bad, "--period", "2025-Q2")
+    assert table.exit_code == 1
+    assert "F3" in table.stdout and "range-max" in table.stdout
+    js = run(
+        "outcomes", "validate", SICK / "contract.yaml", bad, "--period", "2025-Q2", "-f", "json"
+    )
+    assert js.exit_code == 1
+    report = json.loads(js.stdout)
+    assert report["valid"] is False and report["rows"] == 3
+    assert sorted((e["cell"] or "", e["code"]) for e in report["errors"]) == [
+        ("", "row-check"),
+        ("C4", "period-outside"),
+        ("D4", "enum-value"),
+        ("F3", "range-max"),
+    ]
+    assert report["totals"]["scheduled_hours"] == "480"
+
+
+def test_outcomes_annotate_and_template(tmp_path: pathlib.Path) -> None:
+    import openpyxl
+
+    template = tmp_path / "mall.xlsx"
+    made = run(
+        "outcomes", "template", SCHOOL / "contract.yaml", "--period", "HT2025", "-o", template
+    )
+    assert made.exit_code == 0, made.stderr
+    book = openpyxl.load_workbook(template)
+    assert [c.value for c in book["Data"][1]] == [
+        "pupil_id",
+        "school_id",
+        "term",
+        "grade_level",
+        "attendance_pct",
+        "grade_swedish",
+        "grade_math",
+        "grade_english",
+        "eligible_upper_secondary",
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "pupil_id,school_id,term,grade_level,attendance_pct,grade_swedish,grade_math,"
+        "grade_english,eligible_upper_secondary\n"
+        "P1,S1,HT2025,8,101,E,G,E,false\n",
+        encoding="utf-8",
+    )
+    annotated = tmp_path / "rättad.xlsx"
+    result = run("outcomes", "validate", SCHOOL / "contract.yaml", bad, "--annotate", annotated)
+    assert result.exit_code == 1
+    book = openpyxl.load_workbook(annotated)
+    data = book[book.sheetnames[1]]
+    assert data["E2"].comment is not None and "range-max" in data["E2"].comment.text
+    assert data["G2"].comment is not None and "enum-value" in data["G2"].comment.text
+    assert (
+        run(
+            "outcomes", "template", SCHOOL / "contract.yaml", "--period", "HT1999x", "-o", template
+        ).exit_code
+        == 2
+    )

@@ -244,11 +244,6 @@ THIRD_ROWS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: rounding lines at rule/settlement are computed "
-    "with 28 digits, so lines miss the total",
-)
 @FAST
 @example(THIRD.format(at="settlement"), THIRD_ROWS, None).via("1/3 rounded per settlement")
 @example(THIRD.format(at="rule"), THIRD_ROWS, None).via("1/3 rounded per rule")
