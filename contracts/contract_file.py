@@ -211,7 +211,8 @@ def partial_contract(data: dict[str, Any]) -> tuple[Contract, Partial]:
             values[name], index[name], shadow[name] = tuple(kept), tuple(idx), frozenset(lost)
         else:
             try:
-                values[name] = TypeAdapter(info.annotation).validate_python(raw)
+                annotation: Any = info.annotation
+                values[name] = TypeAdapter(annotation).validate_python(raw)
             except ValidationError:
                 missing.add(name)
     if "outcome_file" in missing and isinstance(data.get("outcome_file"), dict):

@@ -24,8 +24,12 @@ _MODES: dict[str, str] = {
 # digits. Sums and products of such quotients need more digits than their parts, so
 # everything else runs with 200, which keeps them exact: nothing is rounded by the
 # context, only where the contract says.
-DIVISION = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
-CONTEXT = decimal.Context(prec=200, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation])
+DIVISION = decimal.Context(
+    prec=50, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation]
+)
+CONTEXT = decimal.Context(
+    prec=200, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation]
+)
 
 ZERO = Decimal(0)
 

@@ -166,7 +166,7 @@ def test_settle_refuses_a_later_period_without_its_history() -> None:
     ],
 )
 def test_settle_usage_errors(args: tuple[str, ...], code: int, needle: str) -> None:
-    extra = () if "--outcomes" in args or "2025-Q1" == args[-1] else tuple(sick_files(1))
+    extra = () if "--outcomes" in args or args[-1] == "2025-Q1" else tuple(sick_files(1))
     result = run("settle", SICK / "contract.yaml", *args, *extra)
     assert result.exit_code == code
     assert needle in result.stderr

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from contracts import money
-from contracts.checks import check
 from contracts.contract_file import parse_contract
 from contracts.explain import STAGES
 from contracts.settlement import PriorSettlement
