@@ -273,3 +273,25 @@ def test_outcomes_annotate_and_template(tmp_path: pathlib.Path) -> None:
         ).exit_code
         == 2
     )
+
+
+def test_progress_bar_shows_rows_per_second_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from cli import output
+
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=100))
+    with output.progress(enabled=True, label="2025-Q1.xlsx") as update:
+        assert update is not None
+        update(20_000, None)
+    assert "rows/s" in screen.getvalue()
+    with output.progress(enabled=False, label="x") as update:
+        assert update is None  # --quiet
+    monkeypatch.setattr(output, "err", Console(file=io.StringIO(), force_terminal=False))
+    with output.progress(enabled=True, label="x") as update:
+        assert update is None  # stderr is not a terminal
