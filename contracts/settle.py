@@ -12,6 +12,7 @@ total is split among the payers.
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 from collections import defaultdict
 from collections.abc import Sequence
@@ -138,40 +139,21 @@ class _Settler:
 
     def round_line(self, line: LineItem) -> LineItem:
         rounded = money.quantize(line.amount, self.quantum, self.mode)
-        if rounded == line.amount:
-            # Same value, written at the quantum (3360.0000 → 3360.00).
-            return LineItem(
-                line.rule,
-                line.kind,
-                line.description,
-                rounded,
-                line.quantity,
-                line.unit_price,
-                line.participant,
-                line.outcome,
-                line.period,
-                line.steps,
+        steps = line.steps
+        if rounded != line.amount:
+            steps = (
+                *steps,
+                step(
+                    "round",
+                    "round.line",
+                    mode=self.mode,
+                    quantum=self.quantum,
+                    before=line.amount,
+                    after=rounded,
+                ),
             )
-        s = step(
-            "round",
-            "round.line",
-            mode=self.mode,
-            quantum=self.quantum,
-            before=line.amount,
-            after=rounded,
-        )
-        return LineItem(
-            line.rule,
-            line.kind,
-            line.description,
-            rounded,
-            line.quantity,
-            line.unit_price,
-            line.participant,
-            line.outcome,
-            line.period,
-            (*line.steps, s),
-        )
+        # Even when the value is unchanged it is written at the quantum (3360.0000 → 3360.00).
+        return dataclasses.replace(line, amount=rounded, steps=steps)
 
     def cut(
         self,
@@ -229,7 +211,7 @@ def settle(
     contract: Contract, period_id: str, data: OutcomeData, prior: Sequence[PriorSettlement] = ()
 ) -> SettleResult:
     """Settle `period_id`: the pure engine. `prior` holds earlier settlements (see module doc)."""
-    # Every sum and difference below is exact to 50 digits, whatever the caller's context.
+    # Sums and products below are exact (200 digits), whatever the caller's context.
     with decimal.localcontext(money.CONTEXT):
         return _settle(contract, period_id, data, prior)
 
