@@ -222,7 +222,7 @@ def inflate(
             raise Refused("file-corrupt", f"part {info.filename} is damaged")
         name_len, extra_len = struct.unpack("<HH", local[26:30])
         f.seek(info.header_offset + 30 + name_len + extra_len)
-        left, produced, first = info.compress_size, 0, True
+        left, produced, tail = info.compress_size, 0, b""
         inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
         while left > 0:
             data = f.read(min(CHUNK, left))
@@ -248,14 +248,16 @@ def inflate(
                         f"part {info.filename} expands beyond its "
                         "declared size, as a zip bomb does; the file is refused",
                     )
-                if first and out:
-                    first = False
-                    if b"<!DOCTYPE" in out[:4096] or b"<!ENTITY" in out[:4096]:
-                        raise Refused(
-                            "file-hostile",
-                            f"part {info.filename} declares a DTD "
-                            "(entities), which spreadsheets never do; refused",
-                        )
+                # The whole part is searched, not only its start: a DTD can hide behind a
+                # long comment. The overlap catches a marker split across two chunks.
+                window = tail + out
+                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                    raise Refused(
+                        "file-hostile",
+                        f"part {info.filename} declares a DTD "
+                        "(entities), which spreadsheets never do; refused",
+                    )
+                tail = window[-8:]
                 if sink is not None and out:
                     sink(out)
                 if inflater is not None and inflater.eof:
