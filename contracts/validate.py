@@ -1,4 +1,4 @@
-"""Validating outcome rows against the contract's outcome-file schema: the pure core.
+"""Validating outcome rows against the contract's outcome-file schema: the core.
 
 Problem: every problem in a file of up to a million rows must be found and located
 (sheet, row, column, cell), capped per code so that a disaster stays readable, counted
@@ -13,12 +13,19 @@ by column in C-level loops (validate_batch.py); a batch with a problem is halved
 the clean halves pass, and the rest is validated row by row here, which reports each
 cell in row order and runs a row check or the key only when its inputs are valid.
 Issues are built only below the cap (messages.py); above it problems are only counted.
+Grain keys are recorded compactly as the rows stream (validate_batch.GrainKeys) and
+repeats are found at the end of the file -- past `GrainKeys.CHUNK` keys through an
+anonymous temporary file, the only file this module touches -- so that memory stays
+flat at any length (unless rows are passed on: see `validate_rows`); the
+`duplicate-key` issues are then merged into the others in row order, exactly where the
+row path used to put them.
 """
 
 from __future__ import annotations
 
 import decimal
 import functools
+import heapq
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +42,7 @@ from contracts.messages import cell_message, show
 from contracts.model import Column, Contract
 from contracts.periods import Period
 from contracts.rowcheck import RowCheck
-from contracts.validate_batch import Batches
+from contracts.validate_batch import Batches, GrainKeys, Repeat
 
 OnRow = Callable[[int, dict[str, Any]], None]
 BATCH = 256  # rows per batch: small enough to stay in the CPU cache
@@ -103,10 +110,15 @@ def _getter(idxs: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
 
 
 class _Run:
-    """One validation: the column plan (built once), counters, seen keys, sums."""
+    """One validation: the column plan (built once), counters, grain keys, sums."""
 
     def __init__(
-        self, contract: Contract, header: HeaderInfo, period: Period | None, limit: int
+        self,
+        contract: Contract,
+        header: HeaderInfo,
+        period: Period | None,
+        limit: int,
+        passes_rows: bool,
     ) -> None:
         of = contract.outcome_file
         self.header, self.period, self.limit = header, period, limit
@@ -158,11 +170,15 @@ class _Run:
             prec=100, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[]
         )
         self.pick = _getter(self.positions)
-        self.seen: dict[int, int] = {}
+        shown = [i for i in self.grain if not self.columns[i].pseudonymous]
+        # Keys are remembered only to hold repeats back from on_row.
+        self.keys = GrainKeys(shown, remember=passes_rows) if self.grain_ok else None
+        self.shown_key = _getter(shown) if shown else (lambda typed: ())
         self.counts: dict[str, int] = {}
         self.issues: list[Issue] = [i for i in header.issues if i.severity == "error"]
         for i in self.issues:
             self.counts[i.code] = self.counts.get(i.code, 0) + 1
+        self.first_row: dict[str, int] = {}  # code → the data row it first occurred in
         self.checks = self._checks(contract, index)
 
     def _checks(self, contract: Contract, index: dict[str, int]) -> list[tuple[Any, ...]]:
@@ -183,17 +199,18 @@ class _Run:
     def add(self, code: str, row: int | None, col: int | None, message: Callable[[], str]) -> None:
         n = self.counts.get(code, 0) + 1
         self.counts[code] = n
+        if n == 1 and row is not None:
+            self.first_row[code] = row
         if n <= self.limit:
-            h = self.header
-            name = self.names[col] if col is not None else None
-            cell = h.cell(self.positions[col], row) if col is not None and row else None
-            self.issues.append(
-                Issue(
-                    code,
-                    message(),
-                    Location(file=h.file, sheet=h.sheet, row=row, field=name, cell=cell),
-                )
-            )
+            self.issues.append(self.issue(code, row, col, message()))
+
+    def issue(self, code: str, row: int | None, col: int | None, message: str) -> Issue:
+        h = self.header
+        name = self.names[col] if col is not None else None
+        cell = h.cell(self.positions[col], row) if col is not None and row else None
+        return Issue(
+            code, message, Location(file=h.file, sheet=h.sheet, row=row, field=name, cell=cell)
+        )
 
     # ---- row-level checks, shared by both paths -------------------------------------
 
@@ -232,21 +249,45 @@ class _Run:
         return False
 
     def key_ok(self, row: int, typed: list[Any]) -> bool:
-        # A hash per key, not the key: 1M rows cost ~100 MB less; a 64-bit collision
-        # among a million keys (p ≈ 3e-8) would at worst report a false duplicate.
-        first = self.seen.setdefault(hash(self.grain_key(typed)), row)
-        if first != row:
-            self.duplicate(row, typed, first)
-        return first == row
+        """Record the row's key; False if it repeats a remembered key (reported at the end)."""
+        assert self.keys is not None
+        return self.keys.add_row(hash(self.grain_key(typed)), row, self.shown_key(typed))
 
-    def duplicate(self, row: int, typed: list[Any], first: int) -> None:
+    def duplicate(self, repeat: Repeat) -> Issue:
+        row, first, values = repeat
+        shown = iter(values)
         parts = ", ".join(
             self.names[i]
             if self.columns[i].pseudonymous
-            else f"{self.names[i]} {show(self.columns[i], typed[i])}"
+            else f"{self.names[i]} {show(self.columns[i], next(shown))}"
             for i in self.grain
         )
-        self.add("duplicate-key", row, self.grain[0], lambda: f"same key ({parts}) as row {first}")
+        return self.issue("duplicate-key", row, self.grain[0], f"same key ({parts}) as row {first}")
+
+    def merge_duplicates(self) -> None:
+        """Count the rows that repeat a key and put the first `limit` in row order.
+
+        A row's other issues come before its key's, as the row path finds them; the code
+        takes its place in `counts` where its first occurrence puts it.
+        """
+        if self.keys is None:
+            return
+        # At least one repeat, for the place of the code in `counts` even with no issues.
+        count, repeats = self.keys.repeats(max(self.limit, 1))
+        if not count:
+            return
+        dups = [self.duplicate(r) for r in repeats[: max(self.limit, 0)]]
+        # Both in row order (file-level issues, without a row, first); on a tie the
+        # row's other issues come first, as merge is stable.
+        self.issues = list(heapq.merge(self.issues, dups, key=lambda i: i.location.row or 0))
+        first = repeats[0][0]
+        counts: dict[str, int] = {}
+        for code, n in self.counts.items():
+            if "duplicate-key" not in counts and self.first_row.get(code, 0) > first:
+                counts["duplicate-key"] = count
+            counts[code] = n
+        counts.setdefault("duplicate-key", count)
+        self.counts = counts
 
     # ---- one row at a time: batches that hold a problem -------------------------------
 
@@ -295,6 +336,7 @@ class _Run:
         return 1
 
     def report(self, rows: int) -> ValidationReport:
+        self.merge_duplicates()
         totals = {self.names[i]: Decimal(s) for i, s in zip(self.numeric, self.sums, strict=True)}
         warnings = tuple(i for i in self.header.issues if i.severity == "warning")
         return ValidationReport(
@@ -327,11 +369,18 @@ def validate_rows(
 
     Rows stream: `on_row` sees a row as soon as its batch is checked, before later rows
     are read, so a consumer that must take all or nothing (the ingest) keeps the rows
-    until the report says `valid`. Missing required columns: no row is passed on.
+    until the report says `valid`: whether the file is valid is known only from the
+    report. Missing required columns: no row is passed on.
+
+    Memory stays flat at any length without `on_row`. With it, the grain keys of the rows
+    are also remembered in a set (~70 bytes a row), so that no row repeating an earlier
+    row's key is ever passed on (the ledger's primary key is the grain); setting
+    `GrainKeys.WINDOW` bounds that set, and a repeat of a key further back is then passed
+    on and found only at the end, in the report.
     """
-    run = _Run(contract, header_info, period, limit_errors)
     if any(i.severity == "error" for i in header_info.issues):
         on_row = None  # the rows lack a column; nothing downstream may take them
+    run = _Run(contract, header_info, period, limit_errors, passes_rows=on_row is not None)
     fast = Batches(run)
 
     def take(batch: list[tuple[int, list[Any]]]) -> int:
@@ -342,8 +391,12 @@ def validate_rows(
             return take(batch[:half]) + take(batch[half:])
         return sum(run.row(number, raw, on_row) for number, raw in batch)
 
-    rows = 0
-    it = iter(raw_rows)
-    while batch := list(islice(it, BATCH)):
-        rows += take(batch)
-    return run.report(rows)
+    try:
+        rows = 0
+        it = iter(raw_rows)
+        while batch := list(islice(it, BATCH)):
+            rows += take(batch)
+        return run.report(rows)
+    finally:
+        if run.keys is not None:
+            run.keys.close()  # the spill file, if any

@@ -7,11 +7,15 @@ contract with users, wording is not.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import tempfile
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -25,6 +29,7 @@ from contracts.model import Contract
 from contracts.periods import parse_period
 from contracts.rowcheck import RowCheck, compile_columns
 from contracts.validate import ValidationReport, validate_rows
+from contracts.validate_batch import GrainKeys
 
 SICK_LEAVE = """\
 contract: {id: test, title: T}
@@ -454,3 +459,201 @@ def test_compiled_row_checks_agree_with_the_expression_module(
         except Exception:  # Fallback: the row-wise evaluator takes over
             return
         assert got == [check.holds(list(r)) for r in clean]
+
+
+# ---- duplicate keys: found at the end of the file, in bounded memory ---------------------
+
+
+@contextlib.contextmanager
+def key_store(chunk: int, window: int | None) -> Iterator[None]:
+    """Small chunks spill to the temporary file after a few keys; a window forgets keys."""
+    with (
+        mock.patch.object(GrainKeys, "CHUNK", chunk),
+        mock.patch.object(GrainKeys, "WINDOW", window),
+    ):
+        yield
+
+
+def test_first_and_last_row_share_a_key_far_apart() -> None:
+    # 70,000 keys: more than a chunk, so the keys spill to the temporary file.
+    rows = [row(f"E{i}") for i in range(70_000)] + [row("E0")]
+    assert len(rows) > GrainKeys.CHUNK
+    report, seen = validate(rows)
+    assert pairs(report) == [("B70002", "duplicate-key")]
+    assert report.errors[0].message == "same key (employee_id, month 2025-01) as row 2"
+    assert report.error_counts == {"duplicate-key": 1} and not report.valid
+    # As before, a row repeating a key is never passed on (the ledger's key is the grain).
+    assert len(seen) == 70_000 and seen[-1][0] == 70_001
+    contract = contract_of()
+    info = match_header(contract, HEADER, 1, file="f.csv", sheet=None)
+    assert info is not None
+    flat = validate_rows(contract, info, enumerate(rows, 2), period=None)  # no on_row
+    assert flat == report
+
+
+def test_a_bounded_window_passes_far_repeats_on_but_reports_them() -> None:
+    rows = [row(f"E{i}") for i in range(100)] + [row("E0"), row("E99")]
+    with key_store(1 << 16, 16):
+        report, seen = validate(rows)
+    assert pairs(report) == [("B102", "duplicate-key"), ("B103", "duplicate-key")]
+    assert [n for n, _ in seen] == [*range(2, 102), 102]  # E0 again (row 102) is far back
+
+
+@pytest.mark.parametrize(("chunk", "window"), [(4, 2), (64, 16), (1 << 16, None)])
+def test_several_repeats_of_one_key_name_its_first_row(chunk: int, window: int | None) -> None:
+    rows = [row(f"E{i}", month=f"2025-{i % 12 + 1:02d}") for i in range(400)]
+    for n in (50, 300, 399):
+        rows[n - 2] = row("E7", month="2025-08")  # row 9 first had E7 in 2025-08
+    with key_store(chunk, window):
+        report, _ = validate(rows)
+    assert pairs(report) == [
+        ("B50", "duplicate-key"),
+        ("B300", "duplicate-key"),
+        ("B399", "duplicate-key"),
+    ]
+    assert {i.message for i in report.errors} == {"same key (employee_id, month 2025-08) as row 9"}
+    assert report.error_counts == {"duplicate-key": 3}
+
+
+@pytest.mark.parametrize(("chunk", "window"), [(4, 2), (1 << 16, None)])
+@pytest.mark.parametrize("limit", [0, 1, 2, 100])
+def test_repeats_beyond_the_cap_are_counted(chunk: int, window: int | None, limit: int) -> None:
+    # Keys E0..E9 twice over, then E0 a third time: 11 repeats, in rows 12..22.
+    rows = [row(f"E{i % 10}") for i in range(21)] + [row("E99", group="x")]
+    with key_store(chunk, window):
+        report, _ = validate(rows, limit=limit)
+    assert report.error_counts == {"duplicate-key": 11, "enum-value": 1}
+    shown = min(limit, 11)
+    expected = [(f"B{n}", "duplicate-key") for n in range(12, 12 + shown)]
+    assert pairs(report) == expected + ([("D23", "enum-value")] if limit else [])
+    firsts = [*range(2, 12), 2]  # row 22 repeats E0 a second time: first had it row 2
+    assert [int(i.message.rsplit(" ", 1)[1]) for i in report.errors[:shown]] == firsts[:shown]
+
+
+def test_the_code_keeps_its_place_in_the_counts() -> None:
+    # error_counts is JSON: its order is that of each code's first occurrence, as before.
+    rows = [row("E1"), row("E1"), row("E2", group="x"), row("E3", short_sick_hours="y")]
+    report, _ = validate(rows)
+    assert list(report.error_counts) == ["duplicate-key", "enum-value", "cell-type"]
+    rows = [row("E2", group="x"), row("E1"), row("E1", scheduled_hours="z"), row("E1")]
+    report, _ = validate(rows)
+    assert list(report.error_counts) == ["enum-value", "cell-type", "duplicate-key"]
+    assert pairs(report) == [
+        ("D2", "enum-value"),
+        ("E4", "cell-type"),
+        ("B4", "duplicate-key"),
+        ("B5", "duplicate-key"),
+    ]
+
+
+def test_the_spill_file_is_closed_even_when_reading_breaks(tmp_path: Any) -> None:
+    opened: list[Any] = []
+    real = tempfile.TemporaryFile
+
+    def recording(*args: Any, **kw: Any) -> Any:
+        f = real(*args, **kw)
+        opened.append(f)
+        return f
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for i in range(2000):
+            yield i + 2, row(f"E{i}")
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    contract = contract_of()
+    info = match_header(contract, HEADER, 1, file="f.csv", sheet=None)
+    assert info is not None
+    with key_store(64, 16), mock.patch.object(tempfile, "TemporaryFile", recording):
+        report = validate_rows(contract, info, enumerate((row("E1"),) * 200, 2), period=None)
+        with pytest.raises(UnicodeDecodeError):
+            validate_rows(contract, info, rows(), period=None)
+    assert report.error_counts == {"duplicate-key": 199}
+    assert len(opened) == 2 and all(f.closed for f in opened)
+
+
+def reference(
+    rows: list[list[Any]], limit: int
+) -> tuple[list[tuple[Any, str, str]], list[tuple[str, int]], list[int]]:
+    """The report the naive way: every other issue from the same rows with a unique key
+    each (employee ids are never shown and feed no other check), then each row whose
+    valid key was seen before, merged in by row, capped per code."""
+    unique = [[r[0], f"Q{n}", *r[2:]] if r[1] else r for n, r in enumerate(rows)]
+    report, seen = validate(unique, limit=len(rows) + 10)
+    issues = [
+        (i.location.row, i.location.cell or i.location.row, i.code, i.message)
+        for i in report.errors
+    ]
+    first: dict[tuple[str, str], int] = {}
+    for number, r in enumerate(rows, 2):
+        emp, month = r[1] if len(r) > 1 else "", r[2] if len(r) > 2 else ""
+        if not emp or month not in MONTHS:  # blank, totals or an invalid month: no key
+            continue
+        at = first.setdefault((emp, month), number)
+        if at != number:
+            message = f"same key (employee_id, month {month}) as row {at}"
+            issues.append((number, f"B{number}", "duplicate-key", message))
+    issues.sort(key=lambda i: (i[0], i[2] == "duplicate-key"))  # stable: row, key last
+    counts: dict[str, int] = {}
+    out = []
+    for _, where, code, message in issues:
+        counts[code] = counts.get(code, 0) + 1
+        if counts[code] <= limit:
+            out.append((where, code, message))
+    dups = {i[0] for i in issues if i[2] == "duplicate-key"}
+    return out, list(counts.items()), [n for n, _ in seen if n not in dups]
+
+
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+cells_of_a_row = st.fixed_dictionaries(
+    {
+        "emp": st.sampled_from(["E1", "E2", "E3", "E4", "E5", "E6"]),
+        "month": st.sampled_from([*MONTHS[:4], "2025-13"]),
+        "kind": st.sampled_from(["ok"] * 6 + ["type", "enum", "range", "check", "blank", "totals"]),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(cells_of_a_row, max_size=80),
+    st.sampled_from([0, 1, 3, 100]),
+    st.sampled_from([(2, 1), (8, 4), (2, None), (1 << 16, None)]),
+)
+def test_the_report_is_the_naive_one(
+    spec: list[dict[str, str]], limit: int, sizes: tuple[int, int | None]
+) -> None:
+    change = {
+        "type": {"scheduled_hours": "x"},
+        "enum": {"group": "y"},
+        "range": {"short_sick_hours": "500"},
+        "check": {"short_sick_hours": "100", "long_sick_hours": "100"},
+    }
+    rows: list[list[Any]] = []
+    for s in spec:
+        if s["kind"] == "blank":
+            rows.append([""] * 7)
+        elif s["kind"] == "totals":
+            rows.append(["Summa", "", "", "", "1", "", ""])
+        else:
+            rows.append(row(s["emp"], month=s["month"], **change.get(s["kind"], {})))
+    contract = contract_of()
+    info = match_header(contract, HEADER, 1, file="f.csv", sheet=None)
+    assert info is not None
+    with key_store(*sizes):
+        report, seen = validate(rows, limit=limit)
+        flat = validate_rows(contract, info, enumerate(rows, 2), period=None, limit_errors=limit)
+    assert flat == report  # without on_row nothing is remembered: the same report
+    assert list(flat.error_counts) == list(report.error_counts)
+    expected, counts, clean = reference(rows, limit)
+    got = [(i.location.cell or i.location.row, i.code, i.message) for i in report.errors]
+    assert got == expected
+    assert list(report.error_counts.items()) == counts
+    assert report.valid == (not counts) and report.rows == len(rows) - sum(
+        s["kind"] == "blank" for s in spec
+    )
+    # Rows passed on: the clean ones and, beyond a bounded window, late repeats.
+    numbers = [n for n, _ in seen]
+    assert set(clean) <= set(numbers) and numbers == sorted(numbers)
+    window = sizes[1]
+    if window is None or len(rows) < window:  # every key is remembered: no repeat passes
+        assert numbers == clean
