@@ -63,6 +63,13 @@ def main(
     _state["debug"] = debug
 
 
+def _report_bug(exc: Exception) -> None:
+    output.error(
+        f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
+        "--debug and report the traceback"
+    )
+
+
 def guarded(call: Callable[[], T]) -> T:
     """Run an api call; a ContractError becomes one line on stderr and its exit status."""
     try:
@@ -78,10 +85,7 @@ def guarded(call: Callable[[], T]) -> T:
     except Exception as exc:  # a bug: say so plainly, traceback with --debug
         if _state["debug"]:
             raise
-        output.error(
-            f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
-            "--debug and report the traceback"
-        )
+        _report_bug(exc)
         raise typer.Exit(70) from None
 
 
@@ -243,8 +247,5 @@ def run() -> None:
     except Exception as exc:
         if _state["debug"]:
             raise
-        output.error(
-            f"internal error ({type(exc).__name__}: {exc}); this is a bug — run again with "
-            "--debug and report the traceback"
-        )
+        _report_bug(exc)
         sys.exit(70)

@@ -19,7 +19,7 @@ from contracts.errors import UsageError
 from contracts.issues import Issue, Location, errors
 from contracts.model import Contract
 from contracts.outcome_sheet import Progress, validate_file
-from contracts.periods import find, parse_period
+from contracts.periods import Period, find, parse_period
 from contracts.settle import history_dependent, needs_rows, settle, term_periods
 from contracts.settlement import PriorSettlement, Settlement
 from contracts.supplied_file import Figures, read_supplied
@@ -99,10 +99,6 @@ def check_contract(path: pathlib.Path) -> CheckReport:
         issues += [locate(f) for f in checks.check(*loaded.partial)]
     issues.sort(key=lambda i: (i.location.line or 0, i.location.column or 0))
     return CheckReport(loaded.path, loaded.sha256, contract, tuple(issues), ran)
-
-
-def usable_contract(path: pathlib.Path) -> CheckReport:
-    return check_contract(path)
 
 
 def settle_files(
@@ -198,12 +194,7 @@ def validate_outcomes(
     if not check.ok or check.contract is None:
         return OutcomesReport(check, None)
     contract = check.contract
-    wanted = None
-    if period is not None:
-        # Baseline files report on periods before the term, so any period is accepted.
-        wanted = find(term_periods(contract), period) or parse_period(period)
-        if wanted is None:
-            raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
+    wanted = None if period is None else _any_period(contract, period)
     if not file.is_file():
         raise UsageError(f"{file}: no such file")
     if annotate is not None and not annotate.parent.is_dir():
@@ -224,13 +215,19 @@ def outcome_template(
     if not check.ok or check.contract is None:
         return check
     contract = check.contract
-    wanted = find(term_periods(contract), period) or parse_period(period)
-    if wanted is None:
-        raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
+    wanted = _any_period(contract, period)
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such folder")
     write_template(contract, check.sha256, wanted, out, lang=lang)
     return check
+
+
+def _any_period(contract: Contract, period: str) -> Period:
+    """A term period, or any standard one: baseline files report on periods before the term."""
+    wanted = find(term_periods(contract), period) or parse_period(period)
+    if wanted is None:
+        raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
+    return wanted
 
 
 def _known_period(contract: Contract, period: str) -> None:

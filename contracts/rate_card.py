@@ -29,7 +29,7 @@ from contracts.explain import Step, step
 from contracts.metrics import expression
 from contracts.model import Contract, Rounding
 from contracts.rule_model import RateCard, RateOutcome
-from contracts.rules import RuleContext, RuleOutput
+from contracts.rules import RuleContext, RuleOutput, rounded
 from contracts.settlement import CapCut, LineItem
 
 Row = Mapping[str, Any]
@@ -267,18 +267,8 @@ def _price(
     steps.append(step("price", "price.claims", count=1, price=price, amount=amount))
     if rounding.at == "line":
         # Rounded before the participant cap, so the cap holds for what is paid.
-        amount = money.quantize(amount, rounding.quantum, rounding.mode)
-        if amount != price:
-            steps.append(
-                step(
-                    "round",
-                    "round.line",
-                    mode=rounding.mode,
-                    quantum=rounding.quantum,
-                    before=price,
-                    after=amount,
-                )
-            )
+        amount, rounded_steps = rounded(price, rounding, steps)
+        steps[:] = rounded_steps
     if rule.cap_per_participant is not None:
         paid = state.amount[c.participant]
         room = max(money.ZERO, rule.cap_per_participant - paid)

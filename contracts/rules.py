@@ -49,6 +49,24 @@ class RuleOutput:
     caps: list[CapCut] = field(default_factory=list)
 
 
+def rounded(
+    amount: Decimal, rounding: Rounding, steps: list[Step] | tuple[Step, ...]
+) -> tuple[Decimal, tuple[Step, ...]]:
+    """`amount` at the contract's quantum, with a `round` step when the value changed."""
+    value = money.quantize(amount, rounding.quantum, rounding.mode)
+    if value == amount:
+        return value, tuple(steps)
+    s = step(
+        "round",
+        "round.line",
+        mode=rounding.mode,
+        quantum=rounding.quantum,
+        before=amount,
+        after=value,
+    )
+    return value, (*steps, s)
+
+
 def _label(rule_id: str, title: str | None) -> str:
     return title or rule_id.replace("_", " ")
 

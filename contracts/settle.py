@@ -45,6 +45,7 @@ from contracts.rules import (
     improvement,
     linear_scale,
     malus,
+    rounded,
     savings_share,
     target,
     tiered,
@@ -111,6 +112,7 @@ class _Settler:
     def __init__(self, contract: Contract, prior: Sequence[PriorSettlement]) -> None:
         self.c = contract
         r = contract.settlement.rounding
+        self.rounding = r
         self.quantum, self.mode, self.at = r.quantum, r.mode, r.at
         self.cumulative = contract.settlement.basis == "cumulative"
         self.prior_rule: dict[str, Decimal] = defaultdict(Decimal)
@@ -138,22 +140,9 @@ class _Settler:
         return value
 
     def round_line(self, line: LineItem) -> LineItem:
-        rounded = money.quantize(line.amount, self.quantum, self.mode)
-        steps = line.steps
-        if rounded != line.amount:
-            steps = (
-                *steps,
-                step(
-                    "round",
-                    "round.line",
-                    mode=self.mode,
-                    quantum=self.quantum,
-                    before=line.amount,
-                    after=rounded,
-                ),
-            )
         # Even when the value is unchanged it is written at the quantum (3360.0000 → 3360.00).
-        return dataclasses.replace(line, amount=rounded, steps=steps)
+        amount, steps = rounded(line.amount, self.rounding, line.steps)
+        return dataclasses.replace(line, amount=amount, steps=steps)
 
     def cut(
         self,

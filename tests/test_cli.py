@@ -295,3 +295,50 @@ def test_progress_bar_shows_rows_per_second_on_a_terminal_only(
     monkeypatch.setattr(output, "err", Console(file=io.StringIO(), force_terminal=False))
     with output.progress(enabled=True, label="x") as update:
         assert update is None  # stderr is not a terminal
+
+
+def test_settle_with_supplied_figures(tmp_path: pathlib.Path) -> None:
+    text = (SICK / "contract.yaml").read_text(encoding="utf-8")
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(
+        text.replace(
+            "metrics:\n",
+            "metrics:\n  - {id: national_rate, kind: supplied, source: SCB}\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    figures = tmp_path / "figures.csv"
+    figures.write_text(
+        "metric;period;value\nnational_rate;2025-Q1;0,041\nunknown;2025-Q1;1\n", encoding="utf-8"
+    )
+    bad = run("settle", contract, "--period", "2025-Q1", *sick_files(1), "--supplied", figures)
+    assert bad.exit_code == 1
+    assert "[supplied-unknown]" in bad.stderr and "Traceback" not in bad.stderr
+    figures.write_text("metric;period;value\nnational_rate;2025-Q1;0,041\n", encoding="utf-8")
+    good = run(
+        "settle",
+        contract,
+        "--period",
+        "2025-Q1",
+        *sick_files(1),
+        "--supplied",
+        figures,
+        "-f",
+        "json",
+    )
+    assert good.exit_code == 0, good.stderr
+    data = json.loads(good.stdout)
+    assert str(figures) in data["inputs"]
+    assert (
+        run(
+            "settle",
+            contract,
+            "--period",
+            "2025-Q1",
+            *sick_files(1),
+            "--supplied",
+            tmp_path / "missing.yaml",
+        ).exit_code
+        == 2
+    )
