@@ -129,47 +129,6 @@ def _write(path: pathlib.Path, text: str) -> None:
     tmp.replace(path)
 
 
-@app.command()
-def settle(
-    contract: ContractArg,
-    period: Annotated[
-        str, typer.Option("--period", "-p", help="The period to settle, e.g. 2025-Q1 or HT2025.")
-    ],
-    outcomes: Annotated[
-        list[pathlib.Path],
-        typer.Option(
-            "--outcomes", "-o", help="Outcome file(s): xlsx, xls, ods or csv. Repeat for several."
-        ),
-    ],
-    supplied: Annotated[
-        list[pathlib.Path] | None,
-        typer.Option("--supplied", help="File(s) of supplied figures (YAML or CSV)."),
-    ] = None,
-    fmt: FormatOpt = Format.table,
-    lang: LangOpt = Lang.en,
-    lines: Annotated[
-        bool, typer.Option("--lines", help="Show every line item, also for rules with many.")
-    ] = False,
-) -> None:
-    """Settle one period from outcome files: line items, explanations, caps and totals."""
-    report = guarded(lambda: api.settle_files(contract, outcomes, period, supplied or []))
-    if report.settlement is None:
-        output.issues_table(report.check.issues + report.issues)
-        raise typer.Exit(1)
-    if fmt is Format.json:
-        emit_json(
-            {
-                **report.settlement.to_dict(),
-                "files": [
-                    {"name": i.name, "sha256": i.sha256, "rows": i.rows} for i in report.inputs
-                ],
-            }
-        )
-    else:
-        output.settlement(report.settlement, report.inputs, lang.value, all_lines=lines)
-    raise typer.Exit(0)
-
-
 outcomes_app = typer.Typer(
     help="The provider's side: templates and validation of outcome files.",
     no_args_is_help=True,
@@ -238,6 +197,9 @@ def outcomes_template(
         output.issues_table(check.issues)
         raise typer.Exit(1)
     output.info(f"wrote {out}: the reporting template for {period}")
+
+
+from cli import ledger  # noqa: E402,F401  (registers settle, ingest, approve, audit, db)
 
 
 def run() -> None:

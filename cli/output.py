@@ -23,6 +23,9 @@ from contracts.api import CheckReport, InputFile
 from contracts.explain import show
 from contracts.issues import Issue
 from contracts.settlement import LineItem, Settlement
+from contracts.store.audit import AuditReport
+from contracts.store.ingest import IngestResult
+from contracts.store.ledger import Adjustment, Inputs, LedgerSettleResult, StoredSettlement
 from contracts.validate import ValidationReport
 
 GROUP_AFTER = 12  # a rule with more lines than this is shown grouped by outcome
@@ -67,11 +70,11 @@ err = _console(True)
 
 
 def error(message: str) -> None:
-    err.print(Text("error: ", style="bold red") + Text(message))
+    err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 def info(message: str) -> None:
-    err.print(Text(message))
+    err.print(Text(message), soft_wrap=True)
 
 
 def amount(value: Decimal, lang: str = "en") -> str:
@@ -319,3 +322,161 @@ def validation(report: ValidationReport) -> None:
         for name, value in report.totals.items():
             totals.add_row(f"  {name}", show(value))
         out.print(totals)
+
+
+def ingest_result(result: IngestResult) -> None:
+    """One line for what happened to the file; the validation report when it was invalid."""
+    if result.report is not None and not result.report.valid:
+        validation(result.report)
+    issues_table(result.issues)
+    if result.ok:
+        out.print(Text(result.message, style="bold green"), soft_wrap=True)
+    elif not result.issues or result.report is not None:
+        error(result.message)
+
+
+def ledger_inputs(inputs: Inputs) -> list[InputFile]:
+    return [
+        InputFile(f"{s.file} (submission {s.id})", s.sha256, s.rows) for s in inputs.submissions
+    ]
+
+
+def ledger_settlement(result: LedgerSettleResult, lang: str, all_lines: bool = False) -> None:
+    """The settlement as computed, its adjustment, what is payable now, and what was stored."""
+    s = result.settlement
+    if s is not None and result.inputs is not None:
+        settlement(s, ledger_inputs(result.inputs), lang, all_lines)
+    if result.adjustment is not None:
+        _adjustment(result.adjustment, lang)
+    if result.payable is not None and s is not None:
+        _payable(result.payable, s.currency, lang)
+    style = "bold green" if result.status in ("stored", "unchanged") else "bold"
+    out.print(Text(result.message, style=style), soft_wrap=True)
+
+
+def _payable(value: Decimal, currency: str, lang: str) -> None:
+    """What this settlement moves: a payment, or a credit when a correction lowered it."""
+    if value < 0:
+        label = f"credit due from the provider ({currency}): "
+        value = -value
+    else:
+        label = f"payable now ({currency}): "
+    out.print(Text(label, style="bold") + Text(amount(value, lang)))
+
+
+def _adjustment(adj: Adjustment, lang: str) -> None:
+    table = Table(show_header=True, header_style="bold")
+    table.title = f"adjustment against settlement {adj.against}"
+    table.add_column("rule", no_wrap=True)
+    table.add_column("settled before", justify="right", no_wrap=True)
+    table.add_column("owed now", justify="right", no_wrap=True)
+    table.add_column("difference", justify="right", no_wrap=True)
+    for x in adj.lines:
+        table.add_row(
+            x.rule, amount(x.settled, lang), amount(x.now, lang), amount(x.difference, lang)
+        )
+    table.add_row(
+        "total",
+        amount(adj.settled, lang),
+        amount(adj.now, lang),
+        amount(adj.difference, lang),
+        style="bold",
+    )
+    out.print(table)
+
+
+def stored_settlement(s: StoredSettlement, lang: str, all_lines: bool = False) -> None:
+    """`contract settlements show N`: the ledger's record, then the settlement itself."""
+    head = Table(box=None, show_header=False, pad_edge=False)
+    head.add_column("", style="bold")
+    head.add_column("")
+    head.add_row("settlement", f"{s.number} ({s.contract_id}, {s.period}, sequence {s.sequence})")
+    head.add_row("status", s.status)
+    head.add_row("created", f"{s.created_at:%Y-%m-%d %H:%M} UTC by {s.created_by}")
+    if s.approved_at is not None:
+        head.add_row("approved", f"{s.approved_at:%Y-%m-%d %H:%M} UTC by {s.approved_by}")
+    if s.adjusts is not None:
+        head.add_row("adjusts", f"settlement {s.adjusts}")
+    head.add_row(
+        "contract version", f"{s.contract_version_id} (sha256 {s.inputs.contract_sha256[:16]}…)"
+    )
+    head.add_row("document sha256", s.sha256)
+    out.print(head)
+    doc = s.document["settlement"]
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("line")
+    table.add_column(f"amount ({doc['currency']})", justify="right", no_wrap=True)
+    lines = doc["lines"]
+    shown = lines if all_lines or len(lines) <= 3 * GROUP_AFTER else lines[:GROUP_AFTER]
+    for line in shown:
+        table.add_row(line["rule"], line["description"], amount(Decimal(line["amount"]), lang))
+    out.print(table)
+    if len(shown) < len(lines):
+        out.print(f"… {len(lines) - len(shown)} more lines; --lines shows them all")
+    out.print(Text("How each amount came about (as stored)", style="bold"))
+    for line in shown:
+        out.print(
+            Text(f"{line['rule']} · {line['description']}: ", style="bold")
+            + Text(amount(Decimal(line["amount"]), lang)),
+            soft_wrap=True,
+        )
+        for n, st in enumerate(line["steps"], 1):
+            out.print(Text(f"  {n:>2}. ") + Text(st["text"]), soft_wrap=True)
+    totals = Table(box=None, show_header=False, pad_edge=False)
+    totals.add_column("", style="bold")
+    totals.add_column("", justify="right")
+    for rule, value in doc["rule_totals"].items():
+        totals.add_row(f"  {rule}", amount(Decimal(value), lang))
+    totals.add_row(f"total for {s.period} ({doc['currency']})", amount(s.total, lang))
+    for payer, value in doc["payers"].items():
+        totals.add_row(f"  owed by {payer}", amount(Decimal(value), lang))
+    out.print(totals)
+    if s.adjustment is not None:
+        _adjustment(s.adjustment, lang)
+    _payable(s.payable, doc["currency"], lang)
+
+
+def settlement_list(items: Sequence[StoredSettlement], lang: str) -> None:
+    if not items:
+        out.print("no settlements stored yet")
+        return
+    several = len({s.contract_id for s in items}) > 1
+    table = Table(show_header=True, header_style="bold")
+    columns = ["no", *(["contract"] if several else []), "period", "seq", "status"]
+    columns += ["total", "payable", "adjusts", "created", "approved"]
+    for col in columns:
+        right = col in ("no", "seq", "total", "payable", "adjusts")
+        table.add_column(col, justify="right" if right else "left", no_wrap=col != "contract")
+    for s in items:
+        table.add_row(
+            str(s.number),
+            *([s.contract_id] if several else []),
+            s.period,
+            str(s.sequence),
+            s.status,
+            amount(s.total, lang),
+            amount(s.payable, lang),
+            "" if s.adjusts is None else str(s.adjusts),
+            f"{s.created_at:%Y-%m-%d} {s.created_by}",
+            f"{s.approved_at:%Y-%m-%d} {s.approved_by}" if s.approved_at else "",
+        )
+    if not several:
+        out.print(Text(f"settlements of {items[0].contract_id}", style="bold"))
+    out.print(table)
+
+
+def audit_report(report: AuditReport) -> None:
+    issues_table(report.issues)
+    what = (
+        f"{report.settlements} settlement(s) recomputed, {report.submissions} submission(s) "
+        f"counted, {report.events} event(s) in the chain"
+    )
+    if report.ok:
+        out.print(Text("audit OK", style="bold green") + Text(f" — {what}"), soft_wrap=True)
+    else:
+        err.print(
+            Text(f"audit FAILED: {len(report.issues)} discrepancy(ies)", style="bold red")
+            + Text(f" — {what}"),
+            soft_wrap=True,
+        )

@@ -139,13 +139,28 @@ def excel_serial(x: float | int) -> date | None:
     return _EXCEL_EPOCH + timedelta(days=n)
 
 
+def canonical(d: Decimal) -> Decimal:
+    """The one written form of a number: `160` for 160.0 and 160,00, `12.5` for 12,50.
+
+    A value reads the same from any file and from the ledger (which keeps no trailing
+    zeros), so a settlement's explanation does not depend on how the provider typed it.
+    """
+    return Decimal(int(d)) if d == d.to_integral_value() else d.normalize()
+
+
 def _decimal(raw: Any) -> Decimal | Bad:
     t = type(raw)
     if t is str:
-        return number_text(raw)
+        d = number_text(raw)
+        # Only text with trailing zeros after a separator needs rewriting (cheap to test).
+        if raw[-1:] == "0" and not isinstance(d, Bad) and d.as_tuple().exponent < 0:  # type: ignore[operator]
+            return canonical(d)
+        return d
     if t is float:
         # A spreadsheet stores doubles; repr gives the shortest text that reads back as
         # the same double, which is the number the provider typed. Never float arithmetic.
+        if raw.is_integer():
+            return Decimal(int(raw))
         return (
             Decimal(repr(raw)) if raw == raw and raw not in (float("inf"), float("-inf")) else TYPE
         )

@@ -30,3 +30,9 @@ class EnvironmentFailure(ContractError):
     """The environment failed: database unreachable or locked, disk full."""
 
     exit_code = 3
+
+
+class Conflict(ContractError):
+    """Another process changed the ledger while this one worked; nothing was stored."""
+
+    exit_code = 1

@@ -17,3 +17,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def _own_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own default ledger, so none writes ./contracts.db in the repo."""
+    folder = tmp_path_factory.mktemp("ledger")
+    monkeypatch.setenv("CONTRACT_DB", str(folder / "contracts.db"))

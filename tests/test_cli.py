@@ -93,9 +93,10 @@ def test_schema_to_stdout_and_file(tmp_path: pathlib.Path) -> None:
 
 
 def sick_files(quarters: int) -> list[str]:
+    """Settle from these files alone (--dry-run): the ledger is neither read nor written."""
     files = [SICK / "outcomes" / "baseline-2024.xlsx"]
     files += [SICK / "outcomes" / f"2025-Q{q}.xlsx" for q in range(1, quarters + 1)]
-    return [arg for f in files for arg in ("--outcomes", str(f))]
+    return ["--dry-run", *(arg for f in files for arg in ("--outcomes", str(f)))]
 
 
 def test_settle_prints_lines_explanations_caps_and_totals() -> None:
@@ -134,7 +135,7 @@ def test_settle_in_swedish() -> None:
 def test_settle_school_groups_many_lines() -> None:
     files = ["VT2025-intake.xlsx", "HT2025.xlsx", "VT2026.xlsx"]
     args = [a for f in files for a in ("--outcomes", str(SCHOOL / "outcomes" / f))]
-    result = run("settle", SCHOOL / "contract.yaml", "--period", "VT2026", *args)
+    result = run("settle", SCHOOL / "contract.yaml", "--period", "VT2026", "--dry-run", *args)
     assert result.exit_code == 0, result.stderr
     assert "shown grouped; --lines shows each" in result.stdout
     assert "contract     contract" in result.stdout
@@ -162,11 +163,14 @@ def test_settle_refuses_a_later_period_without_its_history() -> None:
     [
         (("--period", "2025-Q7"), 2, "not a settlement period"),
         (("--period", "2025-Q1", "--outcomes", "missing.xlsx"), 2, "no such file"),
-        (("--period", "2025-Q1"), 2, "Missing option"),
+        (("--period", "2025-Q1", "--dry-run", "--outcomes", "missing.xlsx"), 2, "no such file"),
+        (("--outcomes", "x.xlsx"), 2, "Missing option"),
+        (("--period", "2025-Q1"), 1, "there are no outcome rows for 2025-Q1"),
     ],
 )
 def test_settle_usage_errors(args: tuple[str, ...], code: int, needle: str) -> None:
     extra = () if "--outcomes" in args or args[-1] == "2025-Q1" else tuple(sick_files(1))
+    assert "Traceback" not in run("settle", SICK / "contract.yaml", *args, *extra).stderr
     result = run("settle", SICK / "contract.yaml", *args, *extra)
     assert result.exit_code == code
     assert needle in result.stderr
@@ -192,6 +196,7 @@ def test_settle_with_a_broken_outcome_file_names_the_cells(tmp_path: pathlib.Pat
         csv,
     )
     assert result.exit_code == 1
+    assert "nothing was stored" in result.stderr or "has problems" in result.stderr
     assert "F3" in result.stderr and "[range-max]" in result.stderr
     assert "D4" in result.stderr and "[enum-value]" in result.stderr
 

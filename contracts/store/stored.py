@@ -41,10 +41,21 @@ def _within(periods: Sequence[P.Period]) -> Any:
     )
 
 
+def _sources(contract_id: str, submissions: Sequence[int] | None) -> Any:
+    """The submissions to read: exactly those given (a settlement's inputs), else the live ones."""
+    if submissions is not None:
+        return SUB.c.id.in_(list(submissions))
+    return sa.and_(SUB.c.contract_id == contract_id, SUB.c.status == "live")
+
+
 def rows_for(
-    store: Store, contract_id: str, periods: Sequence[P.Period] | None = None, where: Any = None
+    store: Store,
+    contract_id: str,
+    periods: Sequence[P.Period] | None = None,
+    where: Any = None,
+    submissions: Sequence[int] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Typed rows of the contract's live outcome submissions, within `periods` if given."""
+    """Typed rows of the contract's live outcome submissions (or of `submissions`)."""
     if periods is not None and not periods:
         return
     cond = _within(periods) if periods is not None else None
@@ -54,9 +65,7 @@ def rows_for(
         live = conn.execute(
             sa.select(SUB.c.id, VERSION.c.layout)
             .join(VERSION, VERSION.c.id == SUB.c.contract_version_id)
-            .where(
-                SUB.c.contract_id == contract_id, SUB.c.kind == "outcomes", SUB.c.status == "live"
-            )
+            .where(_sources(contract_id, submissions), SUB.c.kind == "outcomes")
             .order_by(SUB.c.id)
         ).all()
         by_layout: dict[str, list[int]] = defaultdict(list)
@@ -67,19 +76,28 @@ def rows_for(
 
 
 class StoredData:
-    """OutcomeData over the ledger: the live submissions of one contract."""
+    """OutcomeData over the ledger: the live submissions of one contract, or those given.
 
-    def __init__(self, store: Store, contract: Contract) -> None:
+    `submissions` pins the data to a settlement's recorded inputs, so the audit reads
+    exactly what the settlement read even after a file was superseded.
+    """
+
+    def __init__(
+        self, store: Store, contract: Contract, submissions: Sequence[int] | None = None
+    ) -> None:
         self.store, self.contract = store, contract
+        self.submissions = None if submissions is None else tuple(submissions)
         self.contract_id = contract.contract.id
         self.participant = contract.outcome_file.participant_column
         self._figures: dict[tuple[str, str], Decimal] | None = None
 
     def rows_in(self, periods: Sequence[P.Period]) -> Iterable[Row]:
-        return rows_for(self.store, self.contract_id, periods)
+        return rows_for(self.store, self.contract_id, periods, None, self.submissions)
 
     def rows_until(self, end: date) -> Iterable[Row]:
-        return rows_for(self.store, self.contract_id, None, ROW.c.period_end <= end)
+        return rows_for(
+            self.store, self.contract_id, None, ROW.c.period_end <= end, self.submissions
+        )
 
     def row_count(self, period: P.Period) -> int:
         with self.store.read() as conn:
@@ -88,9 +106,8 @@ class StoredData:
                     sa.select(sa.func.count())
                     .select_from(ROW.join(SUB, SUB.c.id == ROW.c.submission_id))
                     .where(
-                        SUB.c.contract_id == self.contract_id,
+                        _sources(self.contract_id, self.submissions),
                         SUB.c.kind == "outcomes",
-                        SUB.c.status == "live",
                         _within([period]),
                     )
                 ).scalar_one()
@@ -98,7 +115,7 @@ class StoredData:
 
     def supplied(self, metric_id: str, period_id: str) -> Decimal | None:
         if self._figures is None:
-            self._figures = supplied_figures(self.store, self.contract_id)
+            self._figures = supplied_figures(self.store, self.contract_id, self.submissions)
         return self._figures.get((metric_id, period_id))
 
     def metric(self, metric: RowMetric, periods: Sequence[P.Period]) -> MetricValue:
@@ -106,12 +123,14 @@ class StoredData:
         return compute(metric, self.rows_in(periods), ids, self.participant)
 
 
-def supplied_figures(store: Store, contract_id: str) -> dict[tuple[str, str], Decimal]:
-    """Every live supplied figure of the contract, by (metric, period)."""
+def supplied_figures(
+    store: Store, contract_id: str, submissions: Sequence[int] | None = None
+) -> dict[tuple[str, str], Decimal]:
+    """Every live supplied figure of the contract (or of `submissions`), by (metric, period)."""
     with store.read() as conn:
         rows = conn.execute(
             sa.select(FIGURE.c.metric, FIGURE.c.period, FIGURE.c.value)
             .join(SUB, SUB.c.id == FIGURE.c.submission_id)
-            .where(SUB.c.contract_id == contract_id, SUB.c.status == "live")
+            .where(_sources(contract_id, submissions))
         ).all()
     return {(m, p): Decimal(v) for m, p, v in rows}

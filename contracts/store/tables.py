@@ -141,17 +141,19 @@ class Settlement(SQLModel, table=True):
     __tablename__ = "settlement"
     __table_args__ = (
         sa.UniqueConstraint("contract_id", "period", "sequence"),
-        sa.UniqueConstraint("contract_id", "number"),
+        sa.UniqueConstraint("number"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    number: int  # the settlement's number within its contract, 1, 2, ...
+    number: int  # the settlement's number in the ledger, 1, 2, ... (what users cite)
     contract_id: str = Field(sa_type=TEXT)
     contract_version_id: int = Field(foreign_key="contract_version.id")
     period: str = Field(sa_type=TEXT)
     sequence: int  # 1 for a period's first settlement, 2 for its first re-settlement, ...
     basis: str = Field(sa_type=TEXT)  # 'per_period' | 'cumulative'
     status: str = Field(sa_type=TEXT)  # 'draft' | 'approved'
-    total: str = Field(sa_type=TEXT)  # exact decimal as text
+    total: str = Field(sa_type=TEXT)  # the period's total as now computed, exact decimal as text
+    payable: str = Field(sa_type=TEXT)  # owed by this settlement: total less the one it adjusts
+    adjusts: int | None = Field(default=None, foreign_key="settlement.id")  # previous of the period
     document: str = Field(sa_type=TEXT)  # canonical JSON of Settlement.to_dict()
     sha256: str = Field(sa_type=TEXT)  # SHA-256 of `document`
     inputs: str = Field(sa_type=TEXT)  # canonical JSON: submission ids and their sha256

@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("basis", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("total", sa.Text(), nullable=False),
+        sa.Column("payable", sa.Text(), nullable=False),
+        sa.Column("adjusts", sa.Integer(), nullable=True),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("sha256", sa.Text(), nullable=False),
         sa.Column("inputs", sa.Text(), nullable=False),
@@ -74,11 +76,15 @@ def upgrade() -> None:
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("approved_by", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
+            ["adjusts"],
+            ["settlement.id"],
+        ),
+        sa.ForeignKeyConstraint(
             ["contract_version_id"],
             ["contract_version.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("contract_id", "number"),
+        sa.UniqueConstraint("number"),
         sa.UniqueConstraint("contract_id", "period", "sequence"),
     )
     op.create_table(
