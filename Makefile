@@ -25,14 +25,28 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The year of the sick-leave sample in a fresh embedded ledger (SQLite, .demo/contracts.db):
+# ingest the files, settle and approve each quarter, correct Q2, settle it again (an
+# adjustment against the approved one), approve, list, audit.
+DEMO_DB := .demo/contracts.db
 demo: $(STAMP)
+	rm -rf .demo && mkdir -p .demo
 	$(BIN)/contract check $(SICK)/contract.yaml
-	@files="--outcomes $(SICK)/outcomes/baseline-2024.xlsx"; \
-	for q in 1 2 3 4; do \
-	  files="$$files --outcomes $(SICK)/outcomes/2025-Q$$q.xlsx"; \
-	  echo; echo "== contract settle $(SICK)/contract.yaml --period 2025-Q$$q $$files"; \
-	  $(BIN)/contract settle $(SICK)/contract.yaml --period 2025-Q$$q $$files || exit 1; \
+	CONTRACT_DB=$(DEMO_DB) $(BIN)/contract outcomes ingest $(SICK)/contract.yaml $(SICK)/outcomes/baseline-2024.xlsx --period 2024
+	@for q in 1 2 3 4; do \
+	  echo "== contract outcomes ingest $(SICK)/contract.yaml $(SICK)/outcomes/2025-Q$$q.xlsx --period 2025-Q$$q"; \
+	  CONTRACT_DB=$(DEMO_DB) $(BIN)/contract outcomes ingest $(SICK)/contract.yaml $(SICK)/outcomes/2025-Q$$q.xlsx --period 2025-Q$$q || exit 1; \
 	done
+	@for q in 1 2 3 4; do \
+	  echo; echo "== contract settle $(SICK)/contract.yaml --period 2025-Q$$q"; \
+	  CONTRACT_DB=$(DEMO_DB) $(BIN)/contract settle $(SICK)/contract.yaml --period 2025-Q$$q || exit 1; \
+	done
+	@for n in 1 2 3 4; do CONTRACT_DB=$(DEMO_DB) $(BIN)/contract approve $$n --by eva.ek || exit 1; done
+	CONTRACT_DB=$(DEMO_DB) $(BIN)/contract outcomes ingest $(SICK)/contract.yaml $(SICK)/outcomes/2025-Q2-corrected.xlsx --period 2025-Q2 --replace
+	CONTRACT_DB=$(DEMO_DB) $(BIN)/contract settle $(SICK)/contract.yaml --period 2025-Q2
+	CONTRACT_DB=$(DEMO_DB) $(BIN)/contract approve 5 --by eva.ek
+	CONTRACT_DB=$(DEMO_DB) $(BIN)/contract settlements list
+	CONTRACT_DB=$(DEMO_DB) $(BIN)/contract audit verify
 
 test: $(STAMP) system
 	$(BIN)/ruff check .
@@ -49,4 +63,4 @@ schema: $(STAMP)
 	$(BIN)/contract schema -o schemas/contract.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis contracts.db
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .demo

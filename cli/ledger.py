@@ -250,11 +250,14 @@ def approve(number: NumberArg, by: ByOpt = None, db: DbOpt = None) -> None:
     """Approve a stored settlement for payment (recorded with who and when)."""
     with _ledger(db) as store:
         s, done = guarded(lambda: ledger.approve(store, number, by=by))
+    currency = s.document["settlement"]["currency"]
+    moves = (
+        f"{output.amount(s.payable)} {currency} to pay"
+        if s.payable >= 0
+        else f"{output.amount(-s.payable)} {currency} to credit from the provider"
+    )
     if done:
-        output.info(
-            f"approved settlement {s.number} of {s.period} ({s.contract_id}): "
-            f"{output.amount(s.payable)} {s.document['settlement']['currency']} payable"
-        )
+        output.info(f"approved settlement {s.number} of {s.period} ({s.contract_id}): {moves}")
     else:
         output.info(
             f"settlement {s.number} was already approved by {s.approved_by} "

@@ -447,14 +447,21 @@ def settlement_list(items: Sequence[StoredSettlement], lang: str) -> None:
     columns += ["total", "payable", "adjusts", "created", "approved"]
     for col in columns:
         right = col in ("no", "seq", "total", "payable", "adjusts")
-        table.add_column(col, justify="right" if right else "left", no_wrap=col != "contract")
+        wrap = col in ("contract", "created", "approved")
+        table.add_column(col, justify="right" if right else "left", no_wrap=not wrap)
+    last = {}
     for s in items:
+        key = (s.contract_id, s.period)
+        last[key] = max(last.get(key, 0), s.sequence)
+    for s in items:
+        # A draft with a later settlement of its period was replaced before approval.
+        replaced = s.status == "draft" and s.sequence < last[(s.contract_id, s.period)]
         table.add_row(
             str(s.number),
             *([s.contract_id] if several else []),
             s.period,
             str(s.sequence),
-            s.status,
+            "replaced" if replaced else s.status,
             amount(s.total, lang),
             amount(s.payable, lang),
             "" if s.adjusts is None else str(s.adjusts),

@@ -41,7 +41,7 @@ def test_every_command_is_in_the_readme() -> None:
 
 def _codes_in_source() -> set[str]:
     codes: set[str] = set()
-    for path in (ROOT / "contracts").glob("*.py"):
+    for path in (ROOT / "contracts").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue

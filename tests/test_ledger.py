@@ -71,7 +71,11 @@ def test_a_year_settled_corrected_approved_and_audited(store: Store) -> None:  #
     assert again.status == "unchanged" and "settlement 2" in again.message
     assert len(ledger.listing(store)) == 4
 
-    # A corrected Q2: the new settlement adjusts the first, line items add up to the difference.
+    for n in (1, 2, 3, 4):
+        assert ledger.approve(store, n, by="eva")[1] is True
+
+    # A corrected Q2: the new settlement adjusts the approved one; its line items add up
+    # to the difference.
     ingest(store, OUT / "2025-Q2-corrected.xlsx", "2025-Q2", replace=True)
     dry = settle(store, "2025-Q2", dry_run=True)
     assert dry.status == "dry-run" and len(ledger.listing(store)) == 4
@@ -88,20 +92,21 @@ def test_a_year_settled_corrected_approved_and_audited(store: Store) -> None:  #
         ).scalars()
         assert sum(Decimal(a) for a in amounts) == s5.payable
 
-    # Approval: the superseded one is refused, the new one approved once.
-    with pytest.raises(Conflict, match="approve 5 instead"):
-        ledger.approve(store, 2, by="eva")
     approved, done = ledger.approve(store, 5, by="eva")
     assert done and approved.status == "approved" and approved.approved_by == "eva"
     assert ledger.approve(store, 5, by="eva")[1] is False
 
     report = audit.verify(store)
     assert report.ok, [i.message for i in report.issues]
-    assert report.settlements == 5
+    # the contract, 6 files, 1 supersession, 4 settlements and their approvals, the
+    # re-settlement and its approval
+    assert report.settlements == 5 and report.events == 1 + 6 + 1 + 8 + 2
 
     # A stored row altered directly in the database: the recomputation differs.
     with store.read() as conn:
-        layout = Layout.from_json(conn.execute(sa.text("SELECT layout FROM contract_version")).scalar_one())
+        layout = Layout.from_json(
+            conn.execute(sa.text("SELECT layout FROM contract_version")).scalar_one()
+        )
     hours, group = layout.slot("short_sick_hours"), layout.slot("group")
     grain = sql(
         store,
@@ -152,7 +157,10 @@ def test_a_year_settled_corrected_approved_and_audited(store: Store) -> None:  #
     assert "event-chain" in codes(audit.verify(store))
 
     # A row removed: the submission's count no longer matches.
-    sql(store, "DELETE FROM outcome_row WHERE submission_id = 5 AND grain = (SELECT min(grain) FROM outcome_row WHERE submission_id = 5)")
+    sql(
+        store,
+        "DELETE FROM outcome_row WHERE submission_id = 5 AND grain = (SELECT min(grain) FROM outcome_row WHERE submission_id = 5)",
+    )
     assert "audit-rows" in codes(audit.verify(store))
 
 
@@ -251,6 +259,7 @@ def test_an_amended_contract_is_a_change_and_keeps_the_old_version(
     ingest(store, small(tmp_path / "q1.csv", MONTHS_2025), "2025-Q1")
     first = settle(store, "2025-Q1")
     assert first.stored is not None
+    ledger.approve(store, 1, by="eva")
     amended = tmp_path / "contract.yaml"
     amended.write_text(
         CONTRACT.read_text(encoding="utf-8").replace("amount: 450000", "amount: 460000"),
@@ -262,3 +271,47 @@ def test_an_amended_contract_is_a_change_and_keeps_the_old_version(
     assert second.stored.contract_version_id != first.stored.contract_version_id
     assert second.payable == Decimal("10000.00")
     assert audit.verify(store).ok
+
+
+def test_a_draft_corrected_before_approval_is_replaced_not_adjusted(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    """Nothing of a draft was paid, so its replacement owes its whole total."""
+    ingest(store, small(tmp_path / "b.csv", MONTHS_2024), "2024")
+    ingest(store, small(tmp_path / "q1.csv", MONTHS_2025), "2025-Q1")
+    first = settle(store, "2025-Q1")
+    ingest(store, small(tmp_path / "q1b.csv", MONTHS_2025, sick="8"), "2025-Q1", replace=True)
+    second = settle(store, "2025-Q1")
+    assert second.stored is not None and first.stored is not None
+    assert "replacing draft 1" in second.message
+    assert second.adjustment is None and second.stored.adjusts is None
+    assert second.payable == second.stored.total != first.stored.total
+    with pytest.raises(Conflict, match="approve 2 instead"):
+        ledger.approve(store, 1, by="eva")
+    assert ledger.approve(store, 2, by="eva")[1] is True
+    assert audit.verify(store).ok
+
+
+def test_an_approval_meanwhile_is_a_conflict(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Approved while a correction was being settled: the adjustment must count it."""
+    ingest(store, small(tmp_path / "b.csv", MONTHS_2024), "2024")
+    ingest(store, small(tmp_path / "q1.csv", MONTHS_2025), "2025-Q1")
+    settle(store, "2025-Q1")
+    ingest(store, small(tmp_path / "q1b.csv", MONTHS_2025, sick="8"), "2025-Q1", replace=True)
+    real = ledger.compute
+
+    def racing(*args: Any, **kw: Any) -> Any:
+        monkeypatch.setattr(ledger, "compute", real)
+        ledger.approve(store, 1, by="eva")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(ledger, "compute", racing)
+    with pytest.raises(Conflict, match="was approved while this one was being computed"):
+        settle(store, "2025-Q1")
+    again = settle(store, "2025-Q1")
+    assert again.adjustment is not None and again.adjustment.against == 1

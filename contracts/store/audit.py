@@ -162,8 +162,23 @@ def _check_one(
         )
     if s.status not in ("draft", "approved"):
         issues.append(Issue("audit-record", f"unknown status {s.status!r}", _where(s)))
-    if s.sequence > 1 and s.adjusts is None:
-        issues.append(Issue("audit-record", "a re-settlement that adjusts nothing", _where(s)))
+    if s.adjusts is not None:
+        target = by_number.get(s.adjusts)
+        if (
+            target is None
+            or target.period != s.period
+            or target.contract_id != s.contract_id
+            or target.sequence >= s.sequence
+            or target.status != "approved"
+        ):
+            issues.append(
+                Issue(
+                    "audit-record",
+                    f"it adjusts settlement {s.adjusts}, which is not an earlier approved "
+                    f"settlement of {s.period}",
+                    _where(s),
+                )
+            )
     lost = False
     for ref in s.inputs.submissions:
         lost = lost or ref.id not in subs

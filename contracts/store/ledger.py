@@ -17,8 +17,9 @@ write transaction serialised per contract, the inputs and the latest settlement 
 again; if another process changed either meanwhile, this one stores nothing and says so
 (`Conflict`, exit 1); the unique (contract, period, sequence) and (number) constraints
 back that check where two writers still meet. The stored document is the engine's
-settlement, the adjustment against the previous settlement of the period, and the amount
-payable now; its line items sum to that amount. Approval sets only the approval columns
+settlement, the adjustment against the last APPROVED settlement of the period (what was
+released for payment; a draft replaced before approval was never paid, so nothing is
+adjusted against it), and the amount payable now; its line items sum to that amount. Approval sets only the approval columns
 and appends an event; `audit.verify` recomputes everything from what is stored here.
 """
 
@@ -141,11 +142,11 @@ class AdjustLine:
 
 @dataclass(frozen=True)
 class Adjustment:
-    """A re-settlement against the previous settlement of the same period."""
+    """A re-settlement against the last approved settlement of the same period."""
 
     against: int  # number of the settlement adjusted
     lines: tuple[AdjustLine, ...]
-    settled: Decimal  # the previous settlement's total
+    settled: Decimal  # the approved settlement's total
     now: Decimal  # this settlement's total
 
     @property
@@ -307,10 +308,14 @@ def settlements(
     return [_stored(r, number_of) for r in rows]
 
 
-def latest(conn: Connection, contract_id: str) -> dict[str, StoredSettlement]:
-    """The latest settlement of each settled period of the contract."""
+def latest(
+    conn: Connection, contract_id: str, approved: bool = False
+) -> dict[str, StoredSettlement]:
+    """The latest settlement (or latest approved one) of each settled period of the contract."""
     out: dict[str, StoredSettlement] = {}
     for s in settlements(conn, contract_id):
+        if approved and s.status != "approved":
+            continue
         if s.period not in out or s.sequence > out[s.period].sequence:
             out[s.period] = s
     return out
@@ -361,7 +366,8 @@ class _Plan:
 
     inputs: Inputs
     prior: tuple[PriorSettlement, ...]
-    previous: StoredSettlement | None
+    previous: StoredSettlement | None  # the latest settlement of the period
+    against: StoredSettlement | None  # the latest approved one: what was released for payment
     missing: tuple[str, ...]  # earlier periods without a settlement, when they matter
 
 
@@ -383,7 +389,14 @@ def _plan(conn: Connection, cf: ContractFile, period: P.Period) -> _Plan:
         _submissions(conn, contract, period),
         tuple(EarlierRef(s.number, s.period, s.total) for s in earlier),
     )
-    return _Plan(inputs, tuple(s.as_prior() for s in earlier), done.get(period.id), tuple(missing))
+    released = latest(conn, contract.contract.id, approved=True).get(period.id)
+    return _Plan(
+        inputs,
+        tuple(s.as_prior() for s in earlier),
+        done.get(period.id),
+        released,
+        tuple(missing),
+    )
 
 
 def compute(
@@ -493,7 +506,8 @@ def settle_period(
         return LedgerSettleResult(
             "invalid", f"{wanted.id} cannot be settled", inputs=plan.inputs, issues=problems
         )
-    adjustment = adjustment_of(settlement, previous) if previous is not None else None
+    against = plan.against
+    adjustment = adjustment_of(settlement, against) if against is not None else None
     document = document_of(settlement, adjustment)
     payable = Decimal(document["payable"])
     if dry_run:
@@ -507,10 +521,12 @@ def settle_period(
         )
     who = actor(by)
     stored = _store(store, cf, wanted, plan, settlement, adjustment, document, who)
-    against = f", adjusting settlement {previous.number}" if previous is not None else ""
+    what = f", adjusting settlement {against.number}" if against is not None else ""
+    if previous is not None and (against is None or against.number != previous.number):
+        what += f", replacing draft {previous.number}"
     return LedgerSettleResult(
         "stored",
-        f"stored settlement {stored.number} of {wanted.id}{against} (draft)",
+        f"stored settlement {stored.number} of {wanted.id}{what} (draft)",
         settlement,
         adjustment,
         payable,
@@ -561,7 +577,7 @@ def _store(
                     status="draft",
                     total=str(settlement.total),
                     payable=document["payable"],
-                    adjusts=previous.id if previous else None,
+                    adjusts=plan.against.id if plan.against else None,
                     document=text,
                     sha256=digest,
                     inputs=canonical_json(plan.inputs.to_dict()),
@@ -584,7 +600,7 @@ def _store(
                     "period": period.id,
                     "total": str(settlement.total),
                     "payable": document["payable"],
-                    "adjusts": previous.number if previous else None,
+                    "adjusts": plan.against.number if plan.against else None,
                     "sha256": digest,
                     "inputs": sha256_of(plan.inputs.to_dict()),
                 },
@@ -606,6 +622,13 @@ def _same_or_conflict(plan: _Plan, again: _Plan, period: P.Period) -> None:
             f"settlement {now.number} of {period.id} was stored by {now.created_by} while this "
             "one was being computed; nothing was stored -- run `contract settle` again to see "
             "whether anything changed"
+        )
+    if (again.against.number if again.against else None) != (
+        plan.against.number if plan.against else None
+    ):
+        raise Conflict(
+            f"a settlement of {period.id} was approved while this one was being computed; "
+            "nothing was stored -- run `contract settle` again so the adjustment counts it"
         )
     if not again.inputs.same_as(plan.inputs) or again.missing != plan.missing:
         raise Conflict(
