@@ -449,7 +449,7 @@ def settlement_list(items: Sequence[StoredSettlement], lang: str) -> None:
         right = col in ("no", "seq", "total", "payable", "adjusts")
         wrap = col in ("contract", "created", "approved")
         table.add_column(col, justify="right" if right else "left", no_wrap=not wrap)
-    last = {}
+    last: dict[tuple[str, str], int] = {}
     for s in items:
         key = (s.contract_id, s.period)
         last[key] = max(last.get(key, 0), s.sequence)
