@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from contracts.errors import Conflict
+from contracts.errors import Conflict, InputError, UsageError
 from contracts.store import audit, ledger
 from contracts.store.db import Store
 from contracts.store.ingest import ingest_outcomes
@@ -315,3 +315,21 @@ def test_an_approval_meanwhile_is_a_conflict(
         settle(store, "2025-Q1")
     again = settle(store, "2025-Q1")
     assert again.adjustment is not None and again.adjustment.against == 1
+
+
+def test_documents_are_made_only_from_a_settlement_that_still_reproduces(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    ingest(store, small(tmp_path / "b.csv", MONTHS_2024), "2024")
+    ingest(store, small(tmp_path / "q1.csv", MONTHS_2025), "2025-Q1")
+    stored = settle(store, "2025-Q1").stored
+    assert stored is not None
+    again = audit.reproduce(store, 1)
+    assert again.settlement.to_dict() == stored.document["settlement"]
+    assert again.contract.contract.id == stored.contract_id and again.adjustment is None
+    sql(store, "UPDATE settlement SET document = replace(document, '457560.00', '457561.00')")
+    with pytest.raises(InputError, match="run `contract audit verify`"):
+        audit.reproduce(store, 1)
+    with pytest.raises(UsageError):
+        audit.reproduce(store, 2)

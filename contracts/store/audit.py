@@ -27,8 +27,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.contract_file import parse_contract
+from contracts.errors import InputError, UsageError
 from contracts.explain import show
 from contracts.issues import Issue, Location
+from contracts.model import Contract
+from contracts.settlement import Settlement
 from contracts.store.canonical import sha256_of
 from contracts.store.db import Store
 from contracts.store.events import EVENT, verify_chain
@@ -36,6 +39,7 @@ from contracts.store.ledger import (
     LINE,
     SUB,
     VERSION,
+    Adjustment,
     StoredSettlement,
     adjustment_of,
     compute,
@@ -319,3 +323,54 @@ def verify(store: Store, contract_id: str | None = None) -> AuditReport:
     issues += counts
     issues += chain
     return AuditReport(len(mine), n_subs, n_events, tuple(issues))
+
+
+@dataclass(frozen=True)
+class Reproduced:
+    """A stored settlement with the typed records the engine gives for it again."""
+
+    stored: StoredSettlement
+    contract: Contract  # the contract version it was computed under
+    settlement: Settlement
+    adjustment: Adjustment | None
+
+
+def reproduce(store: Store, number: int) -> Reproduced:
+    """Settlement `number` recomputed from what is stored, for documents about it.
+
+    Documents are rendered from the engine's typed records (explanations in any
+    language), so the stored settlement is computed again from its stored rows and
+    contract version; when that is not what was stored, no document is made -- the
+    ledger needs an audit first.
+    """
+    with store.read() as conn:
+        every = settlements(conn)
+        found = [s for s in every if s.number == number]
+        if not found:
+            raise UsageError(f"there is no settlement {number} in the ledger {store.url}")
+        s = found[0]
+        source = conn.execute(
+            sa.select(VERSION.c.source).where(VERSION.c.id == s.contract_version_id)
+        ).scalar_one()
+    by_number = {x.number: x for x in every}
+    loaded = parse_contract(source, f"contract version {s.contract_version_id}")
+    prior = [by_number[e.number].as_prior() for e in s.inputs.earlier if e.number in by_number]
+    settlement = None
+    if loaded.contract is not None and len(prior) == len(s.inputs.earlier):
+        settlement, _ = compute(store, loaded.contract, s.period, s.inputs, tuple(prior))
+    previous = by_number.get(s.adjusts) if s.adjusts is not None else None
+    adjustment = (
+        adjustment_of(settlement, previous)
+        if settlement is not None and previous is not None
+        else None
+    )
+    if (
+        loaded.contract is None
+        or settlement is None
+        or document_of(settlement, adjustment) != s.document
+    ):
+        raise InputError(
+            f"settlement {number} no longer matches what the ledger stores for it; "
+            "run `contract audit verify` to see where"
+        )
+    return Reproduced(s, loaded.contract, settlement, adjustment)
