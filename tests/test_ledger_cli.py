@@ -195,3 +195,61 @@ def _until_both_wait(
             return
         time.sleep(0.05)
     raise AssertionError("the processes never opened the database")
+
+
+def test_settle_with_outcomes_ingests_then_settles(
+    store_url: str,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    base, q1, _ = files(tmp_path)
+    if store_url.startswith("postgresql"):
+        assert run(store_url, "db", "upgrade").exit_code == 0
+    args = ("settle", CONTRACT, "--period", "2025-Q1", "--outcomes", base, "--outcomes", q1)
+    first = run(store_url, *args)
+    assert first.exit_code == 0, first.stderr
+    assert "as submission 1" in first.stderr and "as submission 2" in first.stderr
+    assert "stored settlement 1 of 2025-Q1" in first.stdout
+    again = run(store_url, *args)
+    assert again.exit_code == 0
+    assert "already ingested as submission 2" in again.stderr
+    assert "nothing changed since settlement 1" in again.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text(q1.read_text(encoding="utf-8").replace(",160,", ",-5,", 1), encoding="utf-8")
+    refused = run(store_url, "settle", CONTRACT, "--period", "2025-Q1", "--outcomes", bad)
+    assert refused.exit_code == 1 and "[range-min]" in refused.stdout + refused.stderr
+    assert len(json.loads(run(store_url, "settlements", "list", "-f", "json").stdout)) == 1
+
+
+def test_supplied_figures_are_ingested_and_superseded(
+    store_url: str,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    if store_url.startswith("postgresql"):
+        assert run(store_url, "db", "upgrade").exit_code == 0
+    text = CONTRACT.read_text(encoding="utf-8")
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(
+        text.replace(
+            "metrics:\n", "metrics:\n  - {id: national_rate, kind: supplied, source: SCB}\n", 1
+        ),
+        encoding="utf-8",
+    )
+    figures = tmp_path / "figures.csv"
+    figures.write_text("metric;period;value\nnational_rate;2025-Q1;0,041\n", encoding="utf-8")
+    ok = run(store_url, "outcomes", "ingest", contract, figures, "--supplied")
+    assert ok.exit_code == 0 and "submission 1" in ok.stdout, ok.stderr
+    usage = run(store_url, "outcomes", "ingest", contract, figures, "--supplied", "-p", "2025-Q1")
+    assert usage.exit_code == 2
+    newer = tmp_path / "figures2.csv"
+    newer.write_text("metric;period;value\nnational_rate;2025-Q1;0,040\n", encoding="utf-8")
+    taken = run(store_url, "outcomes", "ingest", contract, newer, "--supplied")
+    assert taken.exit_code == 1 and "[figure-taken]" in taken.stderr
+    replaced = run(
+        store_url, "outcomes", "ingest", contract, newer, "--supplied", "--replace", "-f", "json"
+    )
+    assert replaced.exit_code == 0, replaced.stderr
+    assert json.loads(replaced.stdout)["superseded"] == [1]
+    data = json.loads(
+        run(store_url, "outcomes", "ingest", contract, newer, "--supplied", "-f", "json").stdout
+    )
+    assert data["status"] == "already" and data["submission"] == 2
