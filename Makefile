@@ -11,12 +11,21 @@ SCHOOL := sample_data/school-support
 .PHONY: demo test lint schema bench clean system
 
 # System packages the tests need (LibreOffice headless for real client files and
-# workbook recalculation). Installed only when missing; needs root, as CI is.
+# workbook recalculation; Pango and poppler for PDF documents). Installed only when
+# missing; needs root, as CI is.
 system:
 	@command -v soffice >/dev/null 2>&1 || ( \
 	  echo "installing LibreOffice (headless) for the tests ..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    libreoffice-calc-nogui >/dev/null )
+	@# Pango, HarfBuzz and a font for WeasyPrint (contract render --format pdf), and
+	@# pdftotext to read the PDF back in the tests.
+	@( command -v pdftotext >/dev/null 2>&1 \
+	  && ldconfig -p | grep -q libpangoft2-1.0 && ldconfig -p | grep -q libharfbuzz-subset \
+	  && test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ) || ( \
+	  echo "installing Pango, HarfBuzz, DejaVu fonts and poppler-utils for PDF documents ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils >/dev/null )
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -199,6 +199,10 @@ def outcomes_template(
     output.info(f"wrote {out}: the reporting template for {period}")
 
 
+from cli import documents  # noqa: E402
+
+documents.register(app)
+
 from cli import ledger  # noqa: E402,F401  (registers settle, ingest, approve, audit, db)
 
 

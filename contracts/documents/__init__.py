@@ -1,0 +1,1 @@
+"""Documents: the contract rendered for people (Markdown, HTML, PDF) and the settlement workbook."""
