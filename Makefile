@@ -10,14 +10,14 @@ SCHOOL := sample_data/school-support
 
 .PHONY: demo test lint schema bench clean system
 
-# System packages the tests need (LibreOffice headless for real client files and
-# workbook recalculation; Pango and poppler for PDF documents). Installed only when
+# System packages the tests need (LibreOffice headless for real client files,
+# workbook recalculation and DOCX; Pango and poppler for PDF documents). Installed only when
 # missing; needs root, as CI is.
 system:
-	@command -v soffice >/dev/null 2>&1 || ( \
-	  echo "installing LibreOffice (headless) for the tests ..."; \
+	@dpkg -s libreoffice-calc-nogui libreoffice-writer-nogui >/dev/null 2>&1 || ( \
+	  echo "installing LibreOffice (headless Calc and Writer) for the tests and DOCX ..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    libreoffice-calc-nogui >/dev/null )
+	    libreoffice-calc-nogui libreoffice-writer-nogui >/dev/null )
 	@# Pango, HarfBuzz and a font for WeasyPrint (contract render --format pdf), and
 	@# pdftotext to read the PDF back in the tests.
 	@( command -v pdftotext >/dev/null 2>&1 \

@@ -26,6 +26,7 @@ class DocFormat(StrEnum):
     md = "md"
     html = "html"
     pdf = "pdf"
+    docx = "docx"
 
 
 class DocLang(StrEnum):
@@ -38,6 +39,7 @@ _SUFFIXES = {
     ".html": DocFormat.html,
     ".htm": DocFormat.html,
     ".pdf": DocFormat.pdf,
+    ".docx": DocFormat.docx,
 }
 
 
@@ -58,6 +60,10 @@ def write_atomically(path: pathlib.Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        # mkstemp makes the file private (0600); a document gets the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)
@@ -76,7 +82,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--format",
                 "-f",
-                help="md, html or pdf (default: from the -o suffix, else md).",
+                help="md, html, pdf or docx (default: from the -o suffix, else md).",
                 show_default=False,
             ),
         ] = None,
@@ -102,8 +108,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render the contract document: parties, rules in words, caps, maximum liability, charts."""
         doc_format = _format_for(fmt, out)
-        if doc_format is DocFormat.pdf and out is None:
-            output.error("a PDF is written to a file: give -o FILE.pdf")
+        if doc_format in (DocFormat.pdf, DocFormat.docx) and out is None:
+            output.error(
+                f"a {doc_format.value.upper()} is written to a file: give -o FILE.{doc_format.value}"
+            )
             raise typer.Exit(2)
         report = guarded(
             lambda: render_contract(

@@ -18,7 +18,7 @@ from contracts.documents.environment import render
 from contracts.documents.formatting import Lang
 from contracts.errors import UsageError
 
-Format = Literal["md", "html", "pdf"]
+Format = Literal["md", "html", "pdf", "docx"]
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,16 @@ class RenderReport:
     """The outcome of rendering a contract document."""
 
     check: CheckReport  # the contract's check; its issues when it has errors
-    content: str | bytes | None  # the document (bytes for PDF); None when the contract is invalid
+    content: (
+        str | bytes | None
+    )  # the document (bytes for PDF, DOCX); None when the contract is invalid
     template: str  # name of the template rendered
     lang: Lang  # the document's language
 
 
 def template_name(fmt: Format, lang: Lang) -> str:
-    # PDF is laid out from the HTML document.
-    return f"contract.{lang}.{'html' if fmt == 'pdf' else fmt}.j2"
+    # PDF and DOCX are made from the HTML document.
+    return f"contract.{lang}.{'html' if fmt in ('pdf', 'docx') else fmt}.j2"
 
 
 def render_contract(
@@ -55,4 +57,8 @@ def render_contract(
         from contracts.documents.pdf import html_to_pdf
 
         return RenderReport(check, html_to_pdf(text), name, language)
+    if fmt == "docx":
+        from contracts.documents.docx import html_to_docx
+
+        return RenderReport(check, html_to_docx(text), name, language)
     return RenderReport(check, text, name, language)
