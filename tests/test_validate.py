@@ -221,7 +221,7 @@ def test_every_cell_code_at_its_cell() -> None:
     assert seen[0][1]["group"] == "comparison"
     assert report.error_counts["range-max"] == 1 and not report.valid
     messages = {i.code: i.message for i in report.errors}
-    assert messages["range-max"] == "short_sick_hours 31.5 is above scheduled_hours 24.0"
+    assert messages["range-max"] == "short_sick_hours 31.5 is above scheduled_hours 24"
     assert "row 11" in messages["duplicate-key"] and "E10" not in messages["duplicate-key"]
 
 
