@@ -203,6 +203,10 @@ from cli import documents  # noqa: E402
 
 documents.register(app)
 
+from cli import report  # noqa: E402
+
+report.register(app)
+
 from cli import ledger  # noqa: E402,F401  (registers settle, ingest, approve, audit, db)
 
 

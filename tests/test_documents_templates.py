@@ -19,6 +19,7 @@ from jinja2 import nodes
 
 from contracts.documents.context import ROOT, ContractDoc, _Doc, reference
 from contracts.documents.environment import environment
+from contracts.documents.report_doc import ReportDoc
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "templates.md"
 BEGIN, END = "<!-- generated: template context -->\n", "<!-- end: template context -->"
@@ -113,9 +114,9 @@ class Checker:
                 self.visit(child, scope)
 
 
-def problems_in(source: str, name: str = "<string>") -> list[str]:
+def problems_in(source: str, name: str = "<string>", root: type[_Doc] = ContractDoc) -> list[str]:
     checker = Checker(name)
-    checker.visit(environment().parse(source), {ROOT: ContractDoc})
+    checker.visit(environment().parse(source), {ROOT: root})
     return checker.problems
 
 
@@ -131,13 +132,19 @@ def test_the_packaged_templates_are_all_four_and_the_layout() -> None:
         "contract.en.md.j2",
         "contract.sv.html.j2",
         "contract.sv.md.j2",
+        "report.en.html.j2",
+        "report.en.md.j2",
+        "report.sv.html.j2",
+        "report.sv.md.j2",
     ]
 
 
 @pytest.mark.parametrize("name", packaged_templates())
 def test_a_packaged_template_uses_only_documented_fields(name: str) -> None:
     source = importlib.resources.files("templates").joinpath(name).read_text(encoding="utf-8")
-    assert problems_in(source, name) == []
+    # The settlement report's templates get a ReportDoc (contracts/documents/report_doc.py).
+    root = ReportDoc if name.startswith("report.") else ContractDoc
+    assert problems_in(source, name, root) == []
 
 
 @pytest.mark.parametrize(

@@ -233,18 +233,22 @@ def _models_in(annotation: Any) -> list[type[_Doc]]:
     return [m for a in get_args(annotation) for m in _models_in(a)]
 
 
-def reference() -> str:
+def reference(root: type[_Doc] = ContractDoc, elsewhere: tuple[type[_Doc], ...] = ()) -> str:
     """The template context as Markdown, one table per model, reached from `doc`.
 
+    `root` is the model named `doc` (the settlement report has its own); models in
+    `elsewhere` are described in another table on the page and only linked here.
     `docs/templates.md` carries this text; a test keeps the two equal.
     """
-    paths: dict[type[_Doc], list[str]] = {ContractDoc: [ROOT]}
-    order: list[type[_Doc]] = [ContractDoc]
+    paths: dict[type[_Doc], list[str]] = {root: [ROOT]}
+    order: list[type[_Doc]] = [root]
     for model in order:  # breadth first: order grows while it is walked
         for name, field in model.model_fields.items():
             repeated = get_origin(field.annotation) is tuple
             for sub in _models_in(field.annotation):
                 path = f"{paths[model][0]}.{name}" + ("[]" if repeated else "")
+                if sub in elsewhere:
+                    continue
                 if sub not in paths:
                     paths[sub] = []
                     order.append(sub)

@@ -1,0 +1,77 @@
+"""The settlement report's words that are not in its templates, in English and Swedish.
+
+Problem: most of the report's text is laid out by its templates, one per language, but
+some words belong to values — the state of a settlement, the kind of a line, the scope
+of a cap, the parts a metric was computed from — and must reach the template already in
+the report's language.
+
+Approach: one small catalog per language, keyed by the value's stable code; a code
+without an entry prints as itself, so a new engine code never breaks a report.
+"""
+
+from __future__ import annotations
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Settlement {period}: {title}",
+        "state.draft": "draft (not yet approved for payment)",
+        "state.approved": "approved for payment",
+        "state.replaced": "draft, replaced by settlement {later} before approval",
+        "state.not-stored": "not stored (computed from files)",
+        "input.outcomes": "outcome rows",
+        "input.supplied": "supplied figures",
+        "kind.payment": "payment",
+        "kind.deduction": "deduction",
+        "kind.cap": "cap",
+        "kind.rounding": "rounding",
+        "kind.previously_settled": "settled before",
+        "scope.participant": "per participant",
+        "scope.outcome-count": "count of an outcome",
+        "scope.rule-count": "count under a rule",
+        "scope.quota": "quota",
+        "scope.rule-period": "rule, per period",
+        "scope.rule": "rule, over the term",
+        "scope.at-risk": "payment at risk",
+        "scope.period": "per period",
+        "scope.contract": "contract",
+        "scope.no-negative": "no negative settlement",
+        "part.numerator": "numerator",
+        "part.denominator": "denominator",
+        "part.rows": "rows",
+        "part.sum": "sum",
+        "part.count": "count",
+        "part.participants": "participants",
+        "part.meeting": "meeting the condition",
+    },
+    "sv": {
+        "title": "Avräkning {period}: {title}",
+        "state.draft": "utkast (ännu inte godkänd för betalning)",
+        "state.approved": "godkänd för betalning",
+        "state.replaced": "utkast, ersatt av avräkning {later} före godkännande",
+        "state.not-stored": "inte lagrad (beräknad från filer)",
+        "input.outcomes": "utfallsrader",
+        "input.supplied": "tillhandahållna värden",
+        "kind.payment": "ersättning",
+        "kind.deduction": "avdrag",
+        "kind.cap": "tak",
+        "kind.rounding": "avrundning",
+        "kind.previously_settled": "tidigare avräknat",
+        "scope.participant": "per deltagare",
+        "scope.outcome-count": "antal av ett utfall",
+        "scope.rule-count": "antal enligt en regel",
+        "scope.quota": "kvot",
+        "scope.rule-period": "regel, per period",
+        "scope.rule": "regel, under avtalstiden",
+        "scope.at-risk": "ersättning med risk",
+        "scope.period": "per period",
+        "scope.contract": "avtalet",
+        "scope.no-negative": "ingen negativ avräkning",
+        "part.numerator": "täljare",
+        "part.denominator": "nämnare",
+        "part.rows": "rader",
+        "part.sum": "summa",
+        "part.count": "antal",
+        "part.participants": "deltagare",
+        "part.meeting": "som uppfyller villkoret",
+    },
+}
