@@ -582,3 +582,21 @@ def test_every_report_context_field_has_a_description() -> None:
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name}"
+
+
+def test_the_workbook_of_an_adjustment_recomputes_the_credit(
+    sqlite_ledger: Ledger, outdir: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """LibreOffice recalculates the adjustment block: the credit equals the engine's."""
+    from tests.test_documents_workbook import named, recalculate
+
+    out = outdir / "avrakning.xlsx"
+    assert run(sqlite_ledger.url, SICK, "--period", "2025-Q2", "-o", out).exit_code == 0
+    written = openpyxl.load_workbook(out)
+    assert str(named(written, "payable").value).startswith("=ROUND(")
+    recalculate([out], tmp_path / "calc", tmp_path / "profile")
+    computed = openpyxl.load_workbook(tmp_path / "calc" / out.name, data_only=True)
+    payable = Decimal(repr(named(computed, "payable").value)).quantize(Decimal("0.01"))
+    assert payable == ledger.show(sqlite_ledger.store, 3).payable == Decimal("-50400.00")
+    texts = [c for row in computed.worksheets[0].iter_rows(values_only=True) for c in row]
+    assert "Justering mot avräkning 2" in texts

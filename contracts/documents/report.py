@@ -157,7 +157,17 @@ def write_xlsx(source: ReportSource, path: pathlib.Path, lang: Lang) -> None:
     stored = None
     if s is not None:
         status: Literal["draft", "approved"] = "approved" if s.status == "approved" else "draft"
-        stored = StoredInfo(s.number, status, s.approved_by, s.approved_at, s.sha256)
+        adj = source.adjustment
+        stored = StoredInfo(
+            s.number,
+            status,
+            s.approved_by,
+            s.approved_at,
+            s.sha256,
+            adj.against if adj is not None else None,
+            tuple((x.rule, x.settled) for x in adj.lines) if adj is not None else (),
+            source.payable if adj is not None else None,
+        )
     inputs = [
         InputFile(
             i.file if i.submission is None else f"{i.file} (submission {i.submission})",

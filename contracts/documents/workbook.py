@@ -89,6 +89,9 @@ class StoredInfo:
     approved_by: str | None = None  # who approved it
     approved_at: datetime | None = None  # when it was approved
     sha256: str | None = None  # hash of the stored settlement document
+    against: int | None = None  # the approved settlement this one adjusts
+    settled_before: tuple[tuple[str, Decimal], ...] = ()  # rule → settled by `against`
+    payable: Decimal | None = None  # owed by this settlement: total less `settled_before`
 
 
 class InputInfo(Protocol):
@@ -363,6 +366,8 @@ class _Summary:
         self.header(stored)
         rule_rows, total = self.totals()
         self.payers(rule_rows, total)
+        if stored is not None and stored.against is not None and stored.payable is not None:
+            self.adjustment(stored, rule_rows, total)
         self.caps()
         self.earlier()
         w = self.w
@@ -459,6 +464,41 @@ class _Summary:
         total = self.total_row(w["total"], self.sum_where(), s.total, all_parts)
         self.name("total", total)
         return rule_rows, total
+
+    def adjustment(self, stored: StoredInfo, rule_rows: tuple[int, int], total: str) -> None:
+        """Settled before, owed now and the difference per rule; what is payable now."""
+        s, w = self.s, self.w
+        assert stored.payable is not None
+        self.heading(
+            w["adjustment"].format(number=stored.against),
+            w["settled_before"],
+            w["owed_now"],
+            w["difference"],
+        )
+        rows = {
+            str(self.ws.cell(row=r, column=1).value): r
+            for r in range(rule_rows[0], rule_rows[1] + 1)
+        }
+        before = dict(stored.settled_before)
+        rules = [r for r, _ in s.rule_totals] + [r for r in before if r not in dict(s.rule_totals)]
+        first = self.row
+        places = max(self.qplaces, *(_places(v) for v in before.values()), 0)
+        for rule in rules:
+            r = self.row
+            _text(self.ws, r, 1, rule)
+            _number(self.ws, r, 2, before.get(rule, money.ZERO), _money_format(places))
+            now = f"=B{rows[rule]}" if rule in rows else "=0"
+            _formula(self.ws, r, 3, now, _money_format(places))
+            _formula(self.ws, r, 4, f"=ROUND(C{r}-B{r},{places})", _money_format(places))
+            self.row += 1
+        settled = f"SUM($B${first}:$B${max(first, self.row - 1)})"
+        r = self.row
+        _text(self.ws, r, 1, w["payable"], bold=True)
+        _formula(self.ws, r, 2, f"=ROUND({total}-{settled},{places})", _money_format(places))
+        _number(self.ws, r, 3, stored.payable, _money_format(places))
+        _formula(self.ws, r, 4, f"=B{r}=C{r}")
+        self.name("payable", f"$B${r}")
+        self.row += 1
 
     def entitlement_expr(self, prev: str) -> str:
         """Lines other than settled-before and the lift of a negative total to zero."""
@@ -718,6 +758,11 @@ WORDS: dict[str, dict[str, str]] = {
         "rule": "Rule",
         "amount": "Amount ({currency})",
         "settled": "As settled",
+        "adjustment": "Adjustment against settlement {number}",
+        "settled_before": "Settled before",
+        "owed_now": "Owed now",
+        "difference": "Difference",
+        "payable": "Payable now (negative: a credit due from the provider)",
         "agrees": "Agrees",
         "share": "Share: {payer}",
         "entitlement": "Entitlement",
@@ -822,6 +867,11 @@ WORDS: dict[str, dict[str, str]] = {
         "rule": "Regel",
         "amount": "Belopp ({currency})",
         "settled": "Enligt avräkningen",
+        "adjustment": "Justering mot avräkning {number}",
+        "settled_before": "Tidigare avräknat",
+        "owed_now": "Att få nu",
+        "difference": "Skillnad",
+        "payable": "Att betala nu (negativt: leverantören ska betala tillbaka)",
         "agrees": "Stämmer",
         "share": "Andel: {payer}",
         "entitlement": "Upparbetat belopp",
