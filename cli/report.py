@@ -33,6 +33,7 @@ class ReportFormat(StrEnum):
     md = "md"
     html = "html"
     pdf = "pdf"
+    docx = "docx"
     xlsx = "xlsx"
     json = "json"
 
@@ -42,10 +43,11 @@ _SUFFIXES = {
     ".html": ReportFormat.html,
     ".htm": ReportFormat.html,
     ".pdf": ReportFormat.pdf,
+    ".docx": ReportFormat.docx,
     ".xlsx": ReportFormat.xlsx,
     ".json": ReportFormat.json,
 }
-_BINARY = (ReportFormat.pdf, ReportFormat.xlsx)
+_BINARY = (ReportFormat.pdf, ReportFormat.docx, ReportFormat.xlsx)
 
 
 def _format_for(fmt: ReportFormat | None, out: pathlib.Path | None) -> ReportFormat:
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--format",
                 "-f",
-                help="md, html, pdf, xlsx or json (default: from the -o suffix, else md).",
+                help="md, html, pdf, docx, xlsx or json (default: from the -o suffix, else md).",
                 show_default=False,
             ),
         ] = None,

@@ -82,3 +82,16 @@ def test_html_is_prepared_for_writer() -> None:
 def test_docx_needs_a_file() -> None:
     result = CliRunner().invoke(app, ["render", str(SICK), "--format", "docx"])
     assert result.exit_code == 2 and "give -o FILE.docx" in result.stderr
+
+
+def test_the_report_as_docx_holds_the_totals(tmp_path: pathlib.Path) -> None:
+    school = ROOT / "sample_data" / "school-support"
+    files = [school / "outcomes" / f for f in ("VT2025-intake.xlsx", "HT2025.xlsx", "VT2026.xlsx")]
+    out = tmp_path / "avrakning.docx"
+    args = ["report", str(SCHOOL), "--period", "VT2026", "--lang", "sv", "-o", str(out)]
+    for f in files:
+        args += ["--outcomes", str(f)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    text = as_text(out, tmp_path).replace("\u00a0", " ").replace("\u202f", " ")
+    assert "714 000 kr" in text and "4 200 000 kr" in text

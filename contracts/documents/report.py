@@ -35,7 +35,7 @@ from contracts.issues import Issue
 from contracts.store import audit, ledger
 from contracts.store.db import Store
 
-Format = Literal["md", "html", "pdf", "xlsx", "json"]
+Format = Literal["md", "html", "pdf", "docx", "xlsx", "json"]
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,13 @@ def _lang(contract: Any) -> Lang:
 
 def template_name(fmt: Format, lang: Lang) -> str:
     # PDF is laid out from the HTML report.
-    return f"report.{lang}.{'html' if fmt == 'pdf' else fmt}.j2"
+    return f"report.{lang}.{'html' if fmt in ('pdf', 'docx') else fmt}.j2"
 
 
 def render_report(
     source: ReportSource, fmt: Format, lang: Lang, template_dir: pathlib.Path | None = None
 ) -> str | bytes:
-    """The report as text (md, html, json) or bytes (pdf). xlsx is written by `write_xlsx`."""
+    """The report as text (md, html, json) or bytes (pdf, docx). xlsx is written by `write_xlsx`."""
     if fmt == "json":
         return json.dumps(report_json(source), ensure_ascii=False, indent=2) + "\n"
     if fmt == "xlsx":
@@ -146,6 +146,10 @@ def render_report(
         from contracts.documents.pdf import html_to_pdf  # WeasyPrint only when asked for
 
         return html_to_pdf(text)
+    if fmt == "docx":
+        from contracts.documents.docx import html_to_docx  # LibreOffice only when asked for
+
+        return html_to_docx(text)
     return text
 
 
