@@ -43,6 +43,27 @@ _SUFFIXES = {
 }
 
 
+DocLangOpt = Annotated[
+    DocLang | None,
+    typer.Option(
+        "--lang",
+        help="Language of the document: en or sv (default: the contract's language).",
+        show_default=False,
+    ),
+]
+OutOpt = Annotated[
+    pathlib.Path | None,
+    typer.Option("--output", "-o", help="Write the document here instead of stdout."),
+]
+TemplateDirOpt = Annotated[
+    pathlib.Path | None,
+    typer.Option(
+        "--template-dir",
+        help="A folder of templates that replace the packaged ones of the same name.",
+    ),
+]
+
+
 def _format_for(fmt: DocFormat | None, out: pathlib.Path | None) -> DocFormat:
     """An explicit --format wins; otherwise the output's suffix says; otherwise Markdown."""
     if fmt is not None:
@@ -86,25 +107,9 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
-        lang: Annotated[
-            DocLang | None,
-            typer.Option(
-                "--lang",
-                help="Language of the document: en or sv (default: the contract's language).",
-                show_default=False,
-            ),
-        ] = None,
-        out: Annotated[
-            pathlib.Path | None,
-            typer.Option("--output", "-o", help="Write the document here instead of stdout."),
-        ] = None,
-        template_dir: Annotated[
-            pathlib.Path | None,
-            typer.Option(
-                "--template-dir",
-                help="A folder of templates that replace the packaged ones of the same name.",
-            ),
-        ] = None,
+        lang: DocLangOpt = None,
+        out: OutOpt = None,
+        template_dir: TemplateDirOpt = None,
     ) -> None:
         """Render the contract document: parties, rules in words, caps, maximum liability, charts."""
         doc_format = _format_for(fmt, out)

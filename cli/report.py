@@ -18,7 +18,7 @@ from typing import Annotated, cast
 import typer
 
 from cli import output
-from cli.documents import DocLang, write_atomically
+from cli.documents import DocLang, DocLangOpt, OutOpt, TemplateDirOpt, write_atomically
 from contracts.documents.report import (
     Format,
     Loaded,
@@ -106,25 +106,9 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
-        lang: Annotated[
-            DocLang | None,
-            typer.Option(
-                "--lang",
-                help="Language of the report: en or sv (default: the contract's language).",
-                show_default=False,
-            ),
-        ] = None,
-        out: Annotated[
-            pathlib.Path | None,
-            typer.Option("--output", "-o", help="Write the report here instead of stdout."),
-        ] = None,
-        template_dir: Annotated[
-            pathlib.Path | None,
-            typer.Option(
-                "--template-dir",
-                help="A folder of templates that replace the packaged ones of the same name.",
-            ),
-        ] = None,
+        lang: DocLangOpt = None,
+        out: OutOpt = None,
+        template_dir: TemplateDirOpt = None,
         db: DbOpt = None,
     ) -> None:
         """The settlement report: inputs, metrics, every line explained, caps, totals, adjustment."""
