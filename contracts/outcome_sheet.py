@@ -38,7 +38,7 @@ from contracts.headers import SEARCH_ROWS, HeaderInfo, find_header, not_found
 from contracts.issues import Issue, Location
 from contracts.model import Contract
 from contracts.periods import Period
-from contracts.validate import OnRow, ValidationReport, validate_rows
+from contracts.validate import OnBatch, OnRow, ValidationReport, validate_rows
 
 Rows = Iterator[tuple[int, list[Any]]]
 Progress = Callable[[int, int | None], None]  # (rows read, rows in the sheet if known)
@@ -79,10 +79,15 @@ def validate_file(
     period: Period | None = None,
     limit_errors: int = 100,
     on_row: OnRow | None = None,
+    on_batch: OnBatch | None = None,
     progress: Progress | None = None,
     display: str | None = None,
 ) -> ValidationReport:
-    """Validate one outcome file. Problems in it are in the report; OSError propagates."""
+    """Validate one outcome file. Problems in it are in the report; OSError propagates.
+
+    Valid rows are passed on as they are read, to `on_row` or `on_batch`
+    (validate.validate_rows says how they differ).
+    """
     file = display or str(path)
     digest, utf8 = read_digest(path, path.suffix.lower() in sheet_guard.TEXT_TYPES)
     verdict = sheet_guard.inspect(path, file)
@@ -102,11 +107,17 @@ def validate_file(
             rows = _reporting(rows, progress, total)
         try:
             report = validate_rows(
-                contract, header, rows, period=period, limit_errors=limit_errors, on_row=on_row
+                contract,
+                header,
+                rows,
+                period=period,
+                limit_errors=limit_errors,
+                on_row=on_row,
+                on_batch=on_batch,
             )
         except (UnicodeDecodeError, csv.Error) as exc:
             # The csv breaks off: nothing after this point can be trusted, and rows
-            # already passed to on_row belong to an invalid file.
+            # already passed on belong to an invalid file.
             return ValidationReport.refused(file, digest, [_csv_broken(file, reader, exc)])
     return replace(report, sha256=digest)
 

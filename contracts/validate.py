@@ -16,9 +16,14 @@ Issues are built only below the cap (messages.py); above it problems are only co
 Grain keys are recorded compactly as the rows stream (validate_batch.GrainKeys) and
 repeats are found at the end of the file -- past `GrainKeys.CHUNK` keys through an
 anonymous temporary file, the only file this module touches -- so that memory stays
-flat at any length (unless rows are passed on: see `validate_rows`); the
+flat at any length (unless rows are passed on to `on_row`: see `validate_rows`); the
 `duplicate-key` issues are then merged into the others in row order, exactly where the
 row path used to put them.
+
+Valid rows flow on while the file is read: `on_batch` takes each clean batch as typed
+columns (the ingest: no dict per row), `on_row` a dict a row. Only `on_row` holds back a
+row that repeats an earlier row's key, for which it keeps every key in memory (see
+`validate_rows`); a batch consumer takes repeats and waits for the report.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from contracts.rowcheck import RowCheck
 from contracts.validate_batch import Batches, GrainKeys, Repeat
 
 OnRow = Callable[[int, dict[str, Any]], None]
+# (row numbers, typed columns in the contract's column order; None for an absent column)
+OnBatch = Callable[[Sequence[int], list[list[Any]]], None]
 BATCH = 256  # rows per batch: small enough to stay in the CPU cache
 MIN_BATCH = 16  # a failing batch is halved down to this, then taken row by row
 
@@ -118,10 +125,13 @@ class _Run:
         header: HeaderInfo,
         period: Period | None,
         limit: int,
-        passes_rows: bool,
+        on_row: OnRow | None,
+        on_batch: OnBatch | None,
     ) -> None:
         of = contract.outcome_file
         self.header, self.period, self.limit = header, period, limit
+        self.on_row, self.on_batch = on_row, on_batch
+        self.passes = on_row is not None or on_batch is not None  # valid rows flow on
         self.columns = of.columns
         self.names = [c.name for c in of.columns]
         index = {n: i for i, n in enumerate(self.names)}
@@ -171,8 +181,8 @@ class _Run:
         )
         self.pick = _getter(self.positions)
         shown = [i for i in self.grain if not self.columns[i].pseudonymous]
-        # Keys are remembered only to hold repeats back from on_row.
-        self.keys = GrainKeys(shown, remember=passes_rows) if self.grain_ok else None
+        # Keys are remembered only to hold repeats back from on_row (not from on_batch).
+        self.keys = GrainKeys(shown, remember=on_row is not None) if self.grain_ok else None
         self.shown_key = _getter(shown) if shown else (lambda typed: ())
         self.counts: dict[str, int] = {}
         self.issues: list[Issue] = [i for i in header.issues if i.severity == "error"]
@@ -289,9 +299,18 @@ class _Run:
         counts.setdefault("duplicate-key", count)
         self.counts = counts
 
+    def pass_on(self, numbers: Sequence[int], cols: list[list[Any]]) -> None:
+        """Hand clean rows on, in file order: as columns, or as a dict a row."""
+        if self.on_batch is not None:
+            self.on_batch(numbers, cols)
+        elif self.on_row is not None:
+            names = self.names
+            for number, row in zip(numbers, zip(*cols, strict=True), strict=True):
+                self.on_row(number, dict(zip(names, row, strict=True)))
+
     # ---- one row at a time: batches that hold a problem -------------------------------
 
-    def row(self, number: int, raw: Sequence[Any], on_row: OnRow | None) -> int:
+    def row(self, number: int, raw: Sequence[Any]) -> int:
         """Validate one row; 0 if it is blank (not counted), else 1."""
         try:
             vals = self.pick(raw)
@@ -331,8 +350,8 @@ class _Run:
         for k, i in enumerate(self.numeric):
             if typed[i] is not None and type(typed[i]) is not Bad:
                 self.sums[k] = self.sum_ctx.add(self.sums[k], typed[i])
-        if ok and on_row is not None and Bad not in map(type, typed):
-            on_row(number, dict(zip(self.names, typed, strict=True)))
+        if ok and self.passes and Bad not in map(type, typed):
+            self.pass_on((number,), [[v] for v in typed])
         return 1
 
     def report(self, rows: int) -> ValidationReport:
@@ -364,32 +383,39 @@ def validate_rows(
     period: Period | None,
     limit_errors: int = 100,
     on_row: OnRow | None = None,
+    on_batch: OnBatch | None = None,
 ) -> ValidationReport:
-    """Validate the rows after the header; call `on_row` for each row without errors.
+    """Validate the rows after the header; pass the rows without errors on as they go.
 
-    Rows stream: `on_row` sees a row as soon as its batch is checked, before later rows
-    are read, so a consumer that must take all or nothing (the ingest) keeps the rows
-    until the report says `valid`: whether the file is valid is known only from the
-    report. Missing required columns: no row is passed on.
+    Rows stream: `on_batch` (or `on_row`; at most one of them) sees a row as soon as its
+    batch is checked, before later rows are read, so a consumer that must take all or
+    nothing (the ingest) keeps the rows until the report says `valid`: whether the file
+    is valid is known only from the report. Missing required columns: no row is passed
+    on. Rows come in file order; `on_batch` gets a batch as its row numbers and typed
+    columns (the lists are the validator's: read them, do not keep or change them).
 
-    Memory stays flat at any length without `on_row`. With it, the grain keys of the rows
-    are also remembered in a set (~70 bytes a row), so that no row repeating an earlier
-    row's key is ever passed on (the ledger's primary key is the grain); setting
-    `GrainKeys.WINDOW` bounds that set, and a repeat of a key further back is then passed
-    on and found only at the end, in the report.
+    Memory stays flat at any length without `on_row`, and with `on_batch`, which may
+    therefore be given a row that repeats an earlier row's key (every repeat is reported,
+    at the end: the file is then invalid). With `on_row`, the grain keys of the rows are
+    also remembered in a set (~70 bytes a row), so that no row repeating an earlier row's
+    key is ever passed on; setting `GrainKeys.WINDOW` bounds that set, and a repeat of a
+    key further back is then passed on and found only at the end, in the report.
     """
+    if on_row is not None and on_batch is not None:
+        raise ValueError("give on_row or on_batch, not both")
     if any(i.severity == "error" for i in header_info.issues):
-        on_row = None  # the rows lack a column; nothing downstream may take them
-    run = _Run(contract, header_info, period, limit_errors, passes_rows=on_row is not None)
+        # The rows lack a column; nothing downstream may take them.
+        on_row = on_batch = None
+    run = _Run(contract, header_info, period, limit_errors, on_row, on_batch)
     fast = Batches(run)
 
     def take(batch: list[tuple[int, list[Any]]]) -> int:
-        if fast.commit(batch, on_row):
+        if fast.commit(batch):
             return len(batch)
         if len(batch) > MIN_BATCH:  # halve, so that clean stretches stay on the fast path
             half = len(batch) // 2
             return take(batch[:half]) + take(batch[half:])
-        return sum(run.row(number, raw, on_row) for number, raw in batch)
+        return sum(run.row(number, raw) for number, raw in batch)
 
     try:
         rows = 0

@@ -7,9 +7,10 @@ Approach: most batches of a file hold no problem at all. A batch (~256 rows: sma
 enough to stay in the CPU cache) is transposed into columns and each step runs as a
 C-level `map` over a whole column: the memoised parsers, "is any cell Bad", bounds that
 name another column, row checks compiled column-wise (rowcheck.compile_columns), grain
-hashes (checked with set operations against earlier keys when rows are passed on),
-totals with `sum`. Only when every step finds nothing is the batch committed (keys
-recorded, totals added, `on_row` called); otherwise the caller halves the batch and,
+hashes (checked with set operations against earlier keys when rows are passed on to
+`on_row`), totals with `sum`. Only when every step finds nothing is the batch committed
+(keys recorded, totals added, the rows passed on: to `on_batch` as the columns already
+built, or to `on_row` a dict a row); otherwise the caller halves the batch and,
 where a problem is, validates row by row, which reports every problem in row order. So
 the fast path never builds an Issue.
 
@@ -23,12 +24,14 @@ which rows repeat which. Sorting would find repeats too, but `sorted` costs ~1 �
 in CPython; packing, partitioning and the sets cost ~0.4 µs, less than the dict did
 (0.5 µs a key at a million keys, 0.75 µs at three: its lookups miss the cache more as it
 grows). Memory is one chunk plus, at the end, one partition.
-When rows are passed on (`on_row`), a row whose key repeats an earlier row's must not be
-(the ledger's primary key is the grain), which only a set of all earlier keys can know at
-once: then, and only then, the keys are also kept in a set (~70 bytes a row, less than the
-dict cost), and memory grows with the file. `WINDOW` can bound that set to the last
-`WINDOW` to `2 * WINDOW` keys; a repeat of a key further back would then be found only at
-the end, after its row was passed on.
+When rows are passed on to `on_row`, a row whose key repeats an earlier row's is held
+back, which only a set of all earlier keys can know at once: then, and only then, the
+keys are also kept in a set (~70 bytes a row, less than the dict cost), and memory grows
+with the file. `WINDOW` can bound that set to the last `WINDOW` to `2 * WINDOW` keys; a
+repeat of a key further back would then be found only at the end, after its row was
+passed on. A consumer of `on_batch` (the ingest) takes repeats instead -- the ledger's
+primary key refuses them and the report, invalid, rolls the transaction back -- so
+nothing is remembered and memory stays flat.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from contracts.headers import is_totals_row
 from contracts.rowcheck import Fallback, compile_columns
 
 if TYPE_CHECKING:
-    from contracts.validate import OnRow, _Run
+    from contracts.validate import _Run
 
 _NONE = type(None)
 
@@ -83,7 +86,7 @@ class Batches:
             (i, j, operator.lt if kind == "min" else operator.gt) for i, j, kind in run.refs
         ]
 
-    def commit(self, batch: list[tuple[int, list[Any]]], on_row: OnRow | None) -> bool:
+    def commit(self, batch: list[tuple[int, list[Any]]]) -> bool:
         """Validate and record a batch without problems; False (and no effect) otherwise."""
         run, n = self.run, len(batch)
         numbers, raws = zip(*batch, strict=True)
@@ -121,10 +124,8 @@ class Batches:
             for k, i in enumerate(run.numeric):
                 # filter(None, ...) drops empty cells (None) and zeros alike.
                 run.sums[k] = sum(filter(None, cols[i]), run.sums[k])
-        if on_row is not None:
-            names = run.names
-            for number, row in zip(numbers, zip(*cols, strict=True), strict=True):
-                on_row(number, dict(zip(names, row, strict=True)))
+        if run.passes:
+            run.pass_on(numbers, cols)
         return True
 
     def _columns_checked(self, table: list[tuple[Any, ...]], n: int) -> list[list[Any]] | None:

@@ -30,9 +30,10 @@ from contracts.store.db import open_store
 from contracts.store.ingest import ingest_outcomes
 
 call = rows.RowWriter.__call__
-def noisy(self, number, row):
-    call(self, number, row)
-    if self.written == 50_000:
+def noisy(self, numbers, columns):
+    before = self.written
+    call(self, numbers, columns)
+    if before < 50_000 <= self.written:
         print("writing", flush=True)
 rows.RowWriter.__call__ = noisy
 store = open_store(sys.argv[1])

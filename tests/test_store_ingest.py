@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pathlib
+import sqlite3
 from collections import Counter
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
+import psycopg
+import pytest
 import sqlalchemy as sa
 
 from contracts.contract_file import read_contract
@@ -14,13 +18,14 @@ from contracts.data import InMemoryData
 from contracts.model import RatioMetric
 from contracts.outcome_sheet import validate_file
 from contracts.periods import parse_period
-from contracts.store import events
-from contracts.store.db import Store
+from contracts.store import bulk, events
+from contracts.store.db import Store, open_store
 from contracts.store.ingest import ingest_outcomes
 from contracts.store.layout import Layout
 from contracts.store.stored import StoredData, rows_for
 from contracts.store.supplied import ingest_supplied
 from contracts.store.versions import register_contract
+from contracts.validate_batch import GrainKeys
 from tests.store_fixtures import CONTRACT, SICK, store, store_url, write_csv  # noqa: F401
 
 Q1 = SICK / "outcomes" / "2025-Q1.xlsx"
@@ -212,3 +217,132 @@ def test_supplied_figures_are_stored_recognised_and_superseded(
     loaded = read_contract(contract).contract
     assert loaded is not None
     assert StoredData(store, loaded).supplied("evaluator_rate", "2025-Q1") == Decimal("0.0305")
+
+
+# ---- repeated keys and exact text: the writer's side of the ingest ---------------------
+
+
+def test_repeated_keys_near_and_far_apart_in_a_big_file_are_refused(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    # Row 3 repeats row 2 at once; the last row repeats row 4, 70,000 rows later: more
+    # keys than GrainKeys.CHUNK, so that one is found only through the spilled keys.
+    many = [f"U01,E{i},2025-01,intervention,160,8,0" for i in range(1, 70_000)]
+    rows = ["U01,E0,2025-01,intervention,160,8,0", "U01,E0,2025-01,comparison,150,0,0"]
+    big = write_csv(tmp_path / "big.csv", [*rows, *many, "U01,E1,2025-01,intervention,1,0,0"])
+    assert len(many) + 3 > GrainKeys.CHUNK
+    result = ingest_outcomes(store, CONTRACT, big, None)
+    assert result.status == "invalid"
+    assert [(i.location.cell, i.code) for i in result.issues] == [
+        ("B3", "duplicate-key"),
+        ("B70003", "duplicate-key"),
+    ]
+    assert [i.message for i in result.issues] == [
+        "same key (employee_id, month 2025-01) as row 2",
+        "same key (employee_id, month 2025-01) as row 4",
+    ]
+    assert count(store, "submission") == 0 and count(store, "outcome_row") == 0
+    # The same file without the repeats is stored whole.
+    fixed = write_csv(tmp_path / "fixed.csv", [rows[0], *many])
+    assert ingest_outcomes(store, CONTRACT, fixed, None).rows == 70_000
+
+
+def test_a_repeat_the_report_missed_is_refused_by_the_database(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    """The primary key is the last guard: a valid report with a repeat stores nothing."""
+    f = write_csv(
+        tmp_path / "repeat.csv",
+        ["U01,E1,2025-01,intervention,160,8,0", "U01,E1,2025-01,intervention,150,0,0"],
+    )
+    with (
+        mock.patch.object(GrainKeys, "repeats", lambda self, limit: (0, [])),
+        pytest.raises((sqlite3.IntegrityError, psycopg.errors.IntegrityError)),
+    ):
+        ingest_outcomes(store, CONTRACT, f, None)
+    assert count(store, "submission") == 0 and count(store, "outcome_row") == 0
+
+
+def test_rows_passed_on_in_batches_include_repeats(tmp_path: pathlib.Path) -> None:
+    """The ingest's writer takes repeats (the database refuses them), so memory stays
+    flat: nothing is held back from `on_batch`, and the report still names the repeat."""
+    contract = read_contract(CONTRACT).contract
+    assert contract is not None
+    f = write_csv(
+        tmp_path / "repeat.csv",
+        ["U01,E1,2025-01,intervention,160,8,0", "U01,E1,2025-01,intervention,150,0,0"],
+    )
+    seen: list[int] = []
+    report = validate_file(contract, f, on_batch=lambda numbers, _cols: seen.extend(numbers))
+    assert seen == [2, 3]
+    assert [(i.location.cell, i.code) for i in report.errors] == [("B3", "duplicate-key")]
+
+
+def test_text_that_copy_and_sql_must_escape_is_stored_exactly(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    contract_path = tmp_path / "contract.yaml"
+    text = CONTRACT.read_text(encoding="utf-8")
+    optional = "{name: unit_id, type: text, required: false,"
+    contract_path.write_text(text.replace("{name: unit_id, type: text,", optional, 1))
+    units = ["U\\01", '"U\t02"', '"U\n03"', "\\N", "", "U'06", "Ü07"]
+    employees = ["E\\1", "E2", "E3", "E\\N", "E5", "E6", "E7"]
+    f = write_csv(
+        tmp_path / "odd.csv",
+        [f"{u},{e},2025-01,intervention,160,8,0" for u, e in zip(units, employees, strict=True)],
+    )
+    result = ingest_outcomes(store, contract_path, f, None)
+    assert result.status == "stored" and result.rows == 7
+    loaded = read_contract(contract_path).contract
+    assert loaded is not None
+    expected: list[dict[str, Any]] = []
+    validate_file(loaded, f, on_row=lambda _n, r: expected.append(r))
+    assert {r["unit_id"] for r in expected} == {
+        "U\\01",
+        "U\t02",
+        "U\n03",
+        "\\N",
+        None,
+        "U'06",
+        "Ü07",
+    }
+    got = list(rows_for(store, loaded.contract.id))
+    assert canonical(got) == canonical(expected)
+    # The grain keys were stored escaped right too: the same keys again are refused.
+    again = write_csv(tmp_path / "again.csv", ["U1,E\\1,2025-01,intervention,1,0,0"])
+    clash = ingest_outcomes(store, contract_path, again, None)
+    assert [(i.location.row, i.code) for i in clash.issues] == [(2, "duplicate-key")]
+
+
+def test_a_key_already_stored_is_refused_whichever_side_has_fewer_rows(
+    store: Store,  # noqa: F811
+    tmp_path: pathlib.Path,
+) -> None:
+    many = [f"U01,E{i},2025-01,intervention,160,8,0" for i in range(1, 6)]
+    assert ingest_outcomes(store, CONTRACT, write_csv(tmp_path / "a.csv", many), None).ok
+    one = write_csv(tmp_path / "b.csv", ["U01,E3,2025-01,intervention,150,0,0"])
+    result = ingest_outcomes(store, CONTRACT, one, None)  # new rows fewer than stored ones
+    assert [(i.location.row, i.code) for i in result.issues] == [(2, "duplicate-key")]
+    assert "row 4 of submission 1" in result.issues[0].message
+    assert count(store, "outcome_row") == 5
+
+
+def test_a_sqlite_connection_kept_to_its_thread_is_written_inline(
+    tmp_path: pathlib.Path,
+) -> None:
+    # SQLAlchemy opens a file database with check_same_thread=False; a URL may ask back.
+    inline = open_store(f"sqlite:///{tmp_path / 'ledger.db'}?check_same_thread=true")
+    try:
+        with inline.write() as conn:
+            assert not bulk._shareable(conn.connection.driver_connection)
+        # More rows than one INSERT takes, and a remainder.
+        n = bulk.INSERT_ROWS + 100
+        lines = [f"U01,E{i},2025-01,intervention,160,8,0" for i in range(n)]
+        f = write_csv(tmp_path / "f.csv", lines)
+        assert ingest_outcomes(inline, CONTRACT, f, None).rows == n
+        assert count(inline, "outcome_row") == n
+    finally:
+        inline.close()

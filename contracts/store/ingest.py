@@ -8,15 +8,18 @@ million-row file is stored in at most the time validation takes again.
 Approach: the cheap decisions come first, from the file's hash before it is read (same
 file again, period already taken). Then ONE transaction: the contract version is
 registered, the submission row inserted, and the file is read once, validated and
-streamed into the database as it goes (rows.RowWriter on the validator's `on_row`).
-Validity is known only at the end, so an invalid file rolls the transaction back; the
-alternative -- validate first, then read the file a second time to store it -- would
-cost a second parse of every cell (for xlsx the dominant cost) on every valid file to
-save work only on invalid ones. Grain keys are then checked against the other live
-submissions in SQL, the events appended, and the transaction committed. A process
-killed at any point leaves the database as it was: the transaction never committed.
-Writers of one contract are serialised (versions.lock_contract) so two ingests cannot
-both pass the checks.
+streamed into the database as it goes (rows.RowWriter on the validator's `on_batch`,
+the database working in a second thread). Validity is known only at the end, so an
+invalid file rolls the transaction back; the alternative -- validate first, then read
+the file a second time to store it -- would cost a second parse of every cell (for xlsx
+the dominant cost) on every valid file to save work only on invalid ones. A key
+repeated within the file reaches the database, whose primary key refuses it, and the
+report names its rows (rows.py says why). Grain keys are then checked against the
+other live submissions in SQL, probing from whichever side has fewer rows
+(`_any_clash`), the events appended, and the transaction committed. A process killed
+at any point leaves the database as it was: the transaction never committed. Writers
+of one contract are serialised (versions.lock_contract) so two ingests cannot both pass
+the checks.
 """
 
 from __future__ import annotations
@@ -177,7 +180,7 @@ def ingest_outcomes(
                 conn, cf, version, "outcomes", (wanted.id if wanted else None), file, digest, who
             )
             report, stored = _store_rows(conn, cf, file, wanted, sid, limit_errors)
-            _check_grain(conn, cf, sid, file, report, limit_errors)
+            _check_grain(conn, cf, sid, file, report, stored, limit_errors)
             conn.execute(SUB.update().where(SUB.c.id == sid).values(rows=stored))
             events.append(
                 conn,
@@ -249,11 +252,12 @@ def _store_rows(
     writer = RowWriter(conn, cf.contract, cf.layout, sid, str(file), None, limit_errors)
     try:
         report = validate_file(
-            cf.contract, file, period=wanted, limit_errors=limit_errors, on_row=writer
+            cf.contract, file, period=wanted, limit_errors=limit_errors, on_batch=writer
         )
     except BaseException:
         writer.abort()
         raise
+    # A key the database refused as repeated is in the report too, which is then invalid.
     if not report.valid or writer.refused:
         writer.abort()
         issues = tuple(report.errors) + tuple(writer.issues)
@@ -269,7 +273,7 @@ def _store_rows(
                 report=report,
             )
         )
-    writer.close()
+    writer.close()  # raises if the database refused a row of this valid report (a bug)
     return report, writer.written
 
 
@@ -279,16 +283,16 @@ def _check_grain(
     sid: int,
     file: pathlib.Path,
     report: ValidationReport,
+    stored: int,
     limit: int,
 ) -> None:
     """Refuse rows whose grain key another live submission of the contract already holds."""
     cid = cf.contract.contract.id
-    others = (
-        conn.execute(sa.select(SUB.c.id).where(_live(conn, cid, "outcomes"), SUB.c.id != sid))
-        .scalars()
-        .all()
-    )
-    if not others:
+    held = conn.execute(
+        sa.select(SUB.c.id, SUB.c.rows).where(_live(conn, cid, "outcomes"), SUB.c.id != sid)
+    ).all()
+    others = [int(h.id) for h in held]
+    if not others or not _any_clash(conn, sid, others, stored < sum(h.rows for h in held)):
         return
     new, old = ROW.alias("new"), ROW.alias("old")
     clash = (
@@ -322,3 +326,23 @@ def _check_grain(
             report=report,
         )
     )
+
+
+def _any_clash(conn: Connection, sid: int, others: list[int], from_new: bool) -> bool:
+    """Whether another live submission holds a grain key of submission `sid`.
+
+    The rows of one side are walked and the other side probed through the primary key,
+    from the side with fewer rows (`from_new`): the planners cannot tell, as the new rows
+    are not in PostgreSQL's statistics yet, and probing a million new rows against one
+    old one took 1.4 s there (0.3 s on SQLite), against nothing the other way round.
+    Only when the answer is yes (rarely) are the clashes looked up row by row.
+    """
+    walk, probe = ROW.alias("walk"), ROW.alias("probe")
+    walked, probed = ([sid], others) if from_new else (others, [sid])
+    match = sa.select(sa.literal(1)).where(
+        probe.c.submission_id.in_(probed), probe.c.grain == walk.c.grain
+    )
+    # A count, not `LIMIT 1`: PostgreSQL would answer that with a merge join, which walks
+    # both sides when nothing matches (0.5 s a million rows).
+    query = sa.select(sa.func.count()).where(walk.c.submission_id.in_(walked), match.exists())
+    return bool(conn.execute(query).scalar_one())
