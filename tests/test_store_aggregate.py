@@ -373,9 +373,6 @@ def test_what_sql_cannot_do_exactly_falls_back_to_python(
     assert [mid for mid, _ in data.fallbacks] == ["m"]
 
 
-# rows.read_rows leaves its streaming (server-side) cursor to the garbage collector when
-# the consumer raises; psycopg then warns that it was deleted while open.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_an_expression_python_refuses_is_refused_the_same_way(
     ledger: tuple[Store, Contract],
 ) -> None:

@@ -251,6 +251,8 @@ def read_rows(
     query = sa.select(*slots).where(ROW.c.submission_id.in_(submission_ids))
     if where is not None:
         query = query.where(where)
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-    for r in result:
-        yield decoder.decode(tuple(r))
+    # Closed also when the reader stops early or raises: an open server-side cursor on
+    # PostgreSQL would otherwise outlive the transaction (psycopg warns).
+    with conn.execution_options(stream_results=True, yield_per=BATCH).execute(query) as result:
+        for r in result:
+            yield decoder.decode(tuple(r))
