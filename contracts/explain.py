@@ -48,7 +48,9 @@ class Step:
 
     def text(self, lang: str = "en") -> str:
         template = CATALOG[lang].get(self.code) or CATALOG["en"][self.code]
-        return template.format(**{k: show(v, lang) for k, v in self.args})
+        return template.format(
+            **{k: MODES[lang].get(v, v) if k == "mode" else show(v, lang) for k, v in self.args}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,20 @@ class Step:
             "values": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.args},
             "text": self.text("en"),
         }
+
+
+# Rounding modes are contract words (half_up) in English; a Swedish reader gets Swedish.
+MODES: dict[str, dict[object, str]] = {
+    "en": {},
+    "sv": {
+        "half_up": "uppåt från hälften",
+        "half_even": "till jämnt från hälften",
+        "down": "mot noll",
+        "up": "bort från noll",
+        "floor": "nedåt",
+        "ceiling": "uppåt",
+    },
+}
 
 
 def step(stage: str, code: str, **args: Arg) -> Step:

@@ -256,6 +256,36 @@ def _measure(c: Contract, number: int, line: LineItem, lang: Lang) -> MeasureDoc
     )
 
 
+def described(x: LineItem, lang: str) -> str:
+    """A line's label in the document's language.
+
+    The engine names the lines it makes itself in English (`contract cap`, `rounding`,
+    `settled before`); the contract's own titles stay as the contract wrote them.
+    """
+    words = WORDS[lang]
+    if x.kind == "cap" and x.description.endswith(" cap"):
+        scope = x.description.removesuffix(" cap")
+        return f"{words['kind.cap']}: {words.get(f'scope.{scope}', scope)}"
+    if x.kind == "cap" and x.description == "no negative settlement":
+        return words["scope.no-negative"]
+    if x.kind in ("rounding", "previously_settled") and x.description in (
+        "rounding",
+        "settled before",
+    ):
+        return words[f"kind.{x.kind}"]
+    return x.description
+
+
+def cap_name(name: str, lang: str) -> str:
+    """`participant P3174` / `contract` as the engine names a cap, in the document's language."""
+    words = WORDS[lang]
+    if name == "contract":
+        return words["scope.contract"]
+    if name.startswith("participant "):
+        return f"{words['participant']} {name.removeprefix('participant ')}"
+    return name
+
+
 def _line(number: int, x: LineItem, w: Words) -> LineDoc:
     lang = w.lang
     return LineDoc(
@@ -263,7 +293,7 @@ def _line(number: int, x: LineItem, w: Words) -> LineDoc:
         rule=x.rule,
         kind=x.kind,
         kind_label=WORDS[lang].get(f"kind.{x.kind}", x.kind),
-        description=x.description,
+        description=described(x, lang),
         participant=x.participant or "",
         outcome=x.outcome or "",
         period=x.period or "",
@@ -285,7 +315,8 @@ def _groups(c: Contract, rid: str, lines: list[LineItem], w: Words) -> tuple[Lin
     groups: dict[tuple[str, Decimal | None], list[LineItem]] = defaultdict(list)
     for x in lines:
         price = x.unit_price if x.kind == "payment" else None
-        groups[(titles.get(x.outcome or "", x.outcome or x.description), price)].append(x)
+        label = titles.get(x.outcome or "", x.outcome or described(x, w.lang))
+        groups[(label, price)].append(x)
     out = []
     for (label, price), items in groups.items():
         amount = money.add(*(x.amount for x in items))
@@ -333,7 +364,7 @@ def _cap(x: CapCut, w: Words) -> CapDoc:
     return CapDoc(
         scope=x.scope,
         scope_label=WORDS[w.lang].get(f"scope.{x.scope}", x.scope),
-        name=x.name,
+        name=cap_name(x.name, w.lang),
         limit=fmt(x.limit),
         before=fmt(x.before),
         after=fmt(x.after),
