@@ -273,7 +273,11 @@ def _settle(
     if risk is not None and contract.contract_value is not None:
         outcome_ids = [r.id for r in contract.rules if not isinstance(r, FixedFee)]
         cap = money.mul(risk.share, contract.contract_value)
-        prior_outcome = money.add(*(s.prior_rule[r] for r in outcome_ids))
+        # A deduction that an earlier settlement's lift to zero absorbed was never taken
+        # off a payment: count the lift with the outcome rules, or the room grows by it.
+        prior_outcome = money.add(
+            *(s.prior_rule[r] for r in outcome_ids), s.prior_rule[NO_NEGATIVE_RULE]
+        )
         s.cut(
             "at-risk",
             "outcome payments",

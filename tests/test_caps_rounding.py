@@ -107,6 +107,21 @@ def test_payment_at_risk_caps_the_outcome_rules() -> None:
     assert amounts(s)["a"] == 500
 
 
+def test_payment_at_risk_counts_a_deduction_absorbed_by_a_lift_to_zero() -> None:
+    """Q1: fee 1 750, outcomes −2 000, lifted by 250 to a total of 0: outcomes took −1 750."""
+    text = (
+        "contract_value: 10000\npayment_at_risk: {share: 0.3}\n"
+        + BODY
+        + "  - {id: fee, kind: fixed_fee, amount: 1750}\n"
+        + rule("a")
+    )
+    earlier = prior(0, fee=1750, a=-2000, no_negative=250)
+    s = settle_xy(text, "9000", prior=earlier, period=Q2)
+    # room = 3 000 − (−2 000 + 250) = 4 750, so outcomes over the term come to exactly 3 000
+    assert amounts(s)["a"] == 4750
+    assert -2000 + 250 + amounts(s)["a"] == 3000
+
+
 # --- rounding --------------------------------------------------------------------------
 
 
