@@ -28,6 +28,7 @@ from cli.main import (
     outcomes_app,
 )
 from contracts import api
+from contracts.errors import InputError
 from contracts.store import audit, ledger
 from contracts.store.db import Store, open_store, upgrade
 from contracts.store.ingest import IngestResult, ingest_outcomes
@@ -301,10 +302,15 @@ def settlements_show(
     """One stored settlement: its record, lines, explanations, totals and adjustment."""
     with _ledger(db) as store:
         s = guarded(lambda: ledger.show(store, number))
-    if fmt is Format.json:
-        emit_json(s.to_dict())
-    else:
-        output.stored_settlement(s, lang.value, all_lines=lines)
+        if fmt is Format.json:
+            emit_json(s.to_dict())
+            return
+        try:
+            again = audit.reproduce(store, number).settlement
+        except InputError:
+            again = None  # shown as stored, with a warning
+    output.stored_settlement(s, lang.value, all_lines=lines, again=again)
+    raise typer.Exit(0 if again is not None else 1)
 
 
 def _contract_id(contract: pathlib.Path | None) -> str | None:

@@ -385,8 +385,14 @@ def _adjustment(adj: Adjustment, lang: str) -> None:
     out.print(table)
 
 
-def stored_settlement(s: StoredSettlement, lang: str, all_lines: bool = False) -> None:
-    """`contract settlements show N`: the ledger's record, then the settlement itself."""
+def stored_settlement(
+    s: StoredSettlement, lang: str, all_lines: bool = False, again: Settlement | None = None
+) -> None:
+    """`contract settlements show N`: the ledger's record, then the settlement itself.
+
+    `again` is the settlement as the engine gives it again from what is stored (typed, so
+    its explanations read in either language); without it the stored text is shown.
+    """
     head = Table(box=None, show_header=False, pad_edge=False)
     head.add_column("", style="bold")
     head.add_column("")
@@ -402,6 +408,16 @@ def stored_settlement(s: StoredSettlement, lang: str, all_lines: bool = False) -
     )
     head.add_row("document sha256", s.sha256)
     out.print(head)
+    if again is not None:
+        settlement(again, ledger_inputs(s.inputs), lang, all_lines)
+        if s.adjustment is not None:
+            _adjustment(s.adjustment, lang)
+        _payable(s.payable, again.currency, lang)
+        return
+    error(
+        f"settlement {s.number} no longer matches what the ledger stores for it; shown as "
+        "stored -- run `contract audit verify` to see where"
+    )
     doc = s.document["settlement"]
     table = Table(show_header=True, header_style="bold")
     table.add_column("rule", no_wrap=True)

@@ -116,6 +116,20 @@ def test_ingest_settle_correct_approve_show_verify(
     report = json.loads(run(store_url, "audit", "verify", "-f", "json").stdout)
     assert report["ok"] is False and report["settlements"] == 2
 
+    swedish = run(store_url, "settlements", "show", "1", "--lang", "sv")
+    assert swedish.exit_code == 0 and "rader för 2025-Q1" in swedish.stdout
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE settlement SET document = replace(document, '450000', '450001')")
+            )
+    finally:
+        engine.dispose()
+    as_stored = run(store_url, "settlements", "show", "1")
+    assert as_stored.exit_code == 1 and "no longer matches" in as_stored.stderr
+    assert "450 001.00" in as_stored.stdout  # what the ledger holds, shown as it is
+
 
 def test_two_processes_settling_the_same_period_at_once(
     store_url: str,  # noqa: F811
