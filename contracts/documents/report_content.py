@@ -43,7 +43,7 @@ from contracts.documents.report_doc import (
     StatusDoc,
     TotalsDoc,
 )
-from contracts.documents.report_wording import WORDS
+from contracts.documents.report_wording import WORDS, cap_name, described
 from contracts.documents.wording import Words
 from contracts.explain import Step, show
 from contracts.metrics import MetricValue
@@ -254,36 +254,6 @@ def _measure(c: Contract, number: int, line: LineItem, lang: Lang) -> MeasureDoc
         relative=_arg(relative, "relative", lang) if relative else "",
         threshold=threshold.text(lang) if threshold else "",
     )
-
-
-def described(x: LineItem, lang: str) -> str:
-    """A line's label in the document's language.
-
-    The engine names the lines it makes itself in English (`contract cap`, `rounding`,
-    `settled before`); the contract's own titles stay as the contract wrote them.
-    """
-    words = WORDS[lang]
-    if x.kind == "cap" and x.description.endswith(" cap"):
-        scope = x.description.removesuffix(" cap")
-        return f"{words['kind.cap']}: {words.get(f'scope.{scope}', scope)}"
-    if x.kind == "cap" and x.description == "no negative settlement":
-        return words["scope.no-negative"]
-    if x.kind in ("rounding", "previously_settled") and x.description in (
-        "rounding",
-        "settled before",
-    ):
-        return words[f"kind.{x.kind}"]
-    return x.description
-
-
-def cap_name(name: str, lang: str) -> str:
-    """`participant P3174` / `contract` as the engine names a cap, in the document's language."""
-    words = WORDS[lang]
-    if name == "contract":
-        return words["scope.contract"]
-    if name.startswith("participant "):
-        return f"{words['participant']} {name.removeprefix('participant ')}"
-    return name
 
 
 def _line(number: int, x: LineItem, w: Words) -> LineDoc:

@@ -11,6 +11,8 @@ without an entry prints as itself, so a new engine code never breaks a report.
 
 from __future__ import annotations
 
+from contracts.settlement import LineItem
+
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Settlement {period}: {title}",
@@ -77,3 +79,33 @@ WORDS: dict[str, dict[str, str]] = {
         "part.meeting": "som uppfyller villkoret",
     },
 }
+
+
+def described(x: LineItem, lang: str) -> str:
+    """A line's label in the document's language.
+
+    The engine names the lines it makes itself in English (`contract cap`, `rounding`,
+    `settled before`); the contract's own titles stay as the contract wrote them.
+    """
+    words = WORDS[lang]
+    if x.kind == "cap" and x.description.endswith(" cap"):
+        scope = x.description.removesuffix(" cap")
+        return f"{words['kind.cap']}: {words.get(f'scope.{scope}', scope)}"
+    if x.kind == "cap" and x.description == "no negative settlement":
+        return words["scope.no-negative"]
+    if x.kind in ("rounding", "previously_settled") and x.description in (
+        "rounding",
+        "settled before",
+    ):
+        return words[f"kind.{x.kind}"]
+    return x.description
+
+
+def cap_name(name: str, lang: str) -> str:
+    """`participant P3174` / `contract` as the engine names a cap, in the document's language."""
+    words = WORDS[lang]
+    if name == "contract":
+        return words["scope.contract"]
+    if name.startswith("participant "):
+        return f"{words['participant']} {name.removeprefix('participant ')}"
+    return name

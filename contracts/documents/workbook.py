@@ -64,6 +64,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from contracts import money
 from contracts.documents.formatting import Lang
+from contracts.documents.report_wording import cap_name, described
 from contracts.errors import InputError
 from contracts.model import Contract
 from contracts.settle import NO_NEGATIVE_RULE
@@ -245,7 +246,7 @@ def _write_lines(ws: Any, s: Settlement, lang: Lang) -> bool:
     exact_col = len(headings) + 1
     inexact = False
     for row, line in enumerate(s.lines, 2):
-        texts = (line.rule, w[f"kind.{line.kind}"], line.description, line.participant)
+        texts = (line.rule, w[f"kind.{line.kind}"], described(line, lang), line.participant)
         for col, text in enumerate((*texts, line.outcome, line.period), 1):
             _text(ws, row, col, text)
         exact: list[str] = []
@@ -284,6 +285,7 @@ class _Summary:
     ) -> None:
         self.wb, self.ws, self.s, self.c = wb, ws, s, c
         self.w = WORDS[lang]
+        self.lang = lang
         self.ws_lines = lines
         self.lines = quote_sheetname(lines)  # as formulas name it
         self.row = 1
@@ -609,7 +611,7 @@ class _Summary:
         for cap in self.s.caps:
             r = self.row
             _text(self.ws, r, 1, w.get(f"scope.{cap.scope}", cap.scope))
-            _text(self.ws, r, 2, cap.name)
+            _text(self.ws, r, 2, cap_name(cap.name, self.lang))
             exact = True
             for col, value in ((3, cap.limit), (4, cap.before), (5, cap.after)):
                 exact &= _number(self.ws, r, col, value, _money_format(_places(value)))
