@@ -28,6 +28,7 @@ from cli.main import (
     outcomes_app,
 )
 from contracts import api
+from contracts.contract_file import read_contract
 from contracts.errors import InputError
 from contracts.store import audit, ledger
 from contracts.store.db import Store, open_store, upgrade
@@ -318,11 +319,12 @@ def _contract_id(contract: pathlib.Path | None) -> str | None:
     if contract is None:
         return None
     if contract.is_file():
-        report = guarded(lambda: api.check_contract(contract))
-        if report.contract is None:
-            output.issues_table(report.issues)
+        # Only the id is wanted: reading is enough, the worked examples need not run.
+        loaded = guarded(lambda: read_contract(contract))
+        if loaded.contract is None:
+            output.issues_table(loaded.issues)
             raise typer.Exit(1)
-        return report.contract.contract.id
+        return loaded.contract.contract.id
     return str(contract)
 
 

@@ -19,8 +19,15 @@ from contracts.errors import UsageError
 from contracts.issues import Issue, Location, errors
 from contracts.model import Contract
 from contracts.outcome_sheet import Progress, validate_file
-from contracts.periods import Period, find, parse_period
-from contracts.settle import history_dependent, needs_rows, settle, term_periods
+from contracts.periods import find
+from contracts.settle import (
+    any_period,
+    history_dependent,
+    needs_rows,
+    settle,
+    term_period,
+    term_periods,
+)
 from contracts.settlement import PriorSettlement, Settlement
 from contracts.supplied_file import Figures, read_supplied
 from contracts.template import write_template
@@ -113,7 +120,7 @@ def settle_files(
     if not report.ok or report.contract is None:
         return SettleReport(report, None, ())
     contract = report.contract
-    _known_period(contract, period)
+    term_period(contract, period)
     issues: list[Issue] = []
     rows: list[dict[str, Any]] = []
     inputs: list[InputFile] = []
@@ -194,7 +201,7 @@ def validate_outcomes(
     if not check.ok or check.contract is None:
         return OutcomesReport(check, None)
     contract = check.contract
-    wanted = None if period is None else _any_period(contract, period)
+    wanted = None if period is None else any_period(contract, period)
     if not file.is_file():
         raise UsageError(f"{file}: no such file")
     if annotate is not None and not annotate.parent.is_dir():
@@ -215,28 +222,11 @@ def outcome_template(
     if not check.ok or check.contract is None:
         return check
     contract = check.contract
-    wanted = _any_period(contract, period)
+    wanted = any_period(contract, period)
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such folder")
     write_template(contract, check.sha256, wanted, out, lang=lang)
     return check
-
-
-def _any_period(contract: Contract, period: str) -> Period:
-    """A term period, or any standard one: baseline files report on periods before the term."""
-    wanted = find(term_periods(contract), period) or parse_period(period)
-    if wanted is None:
-        raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
-    return wanted
-
-
-def _known_period(contract: Contract, period: str) -> None:
-    periods = term_periods(contract)
-    if find(periods, period) is None:
-        raise UsageError(
-            f"{period} is not a settlement period of this contract; its periods are "
-            f"{', '.join(p.id for p in periods)}"
-        )
 
 
 def _read_outcomes(

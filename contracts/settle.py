@@ -21,6 +21,7 @@ from decimal import Decimal
 from contracts import money
 from contracts import periods as P
 from contracts.data import OutcomeData
+from contracts.errors import UsageError
 from contracts.explain import step
 from contracts.issues import Issue
 from contracts.measures import Evaluator
@@ -61,6 +62,26 @@ def term_periods(contract: Contract) -> tuple[P.Period, ...]:
     if spec.kind == "explicit":
         return tuple(P.Period(e.start, e.end, e.id) for e in spec.explicit)
     return P.generate(spec.kind, contract.term.start, contract.term.end)
+
+
+def term_period(contract: Contract, pid: str) -> P.Period:
+    """The settlement period `pid` of the contract; a usage error names the others."""
+    periods = term_periods(contract)
+    found = P.find(periods, pid)
+    if found is None:
+        raise UsageError(
+            f"{pid} is not a settlement period of this contract; its periods are "
+            f"{', '.join(p.id for p in periods)}"
+        )
+    return found
+
+
+def any_period(contract: Contract, pid: str) -> P.Period:
+    """A term period, or any standard one: baseline files report on periods before the term."""
+    found = P.find(term_periods(contract), pid) or P.parse_period(pid)
+    if found is None:
+        raise UsageError(f"{pid} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
+    return found
 
 
 def _rule_output(

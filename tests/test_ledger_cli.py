@@ -267,3 +267,13 @@ def test_supplied_figures_are_ingested_and_superseded(
         run(store_url, "outcomes", "ingest", contract, newer, "--supplied", "-f", "json").stdout
     )
     assert data["status"] == "already" and data["submission"] == 2
+
+
+def test_a_contract_named_by_file_or_id(tmp_path: pathlib.Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    broken = CONTRACT.parent.parent / "broken-contract.yaml"
+    bad = run(url, "audit", "verify", broken)
+    assert bad.exit_code == 1 and "[field-invalid]" in bad.stderr
+    assert "Traceback" not in bad.stdout + bad.stderr
+    by_id = run(url, "settlements", "list", CONTRACT_ID)
+    assert by_id.exit_code == 0 and "no settlements stored yet" in by_id.stdout

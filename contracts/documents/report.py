@@ -32,6 +32,7 @@ from contracts.documents.report_content import ReportInput, ReportSource, build
 from contracts.documents.workbook import StoredInfo, write_workbook
 from contracts.errors import InputError, UsageError
 from contracts.issues import Issue
+from contracts.settle import term_period
 from contracts.store import audit, ledger
 from contracts.store.db import Store
 
@@ -56,7 +57,7 @@ def from_ledger(
         return Loaded(None, check.issues, _lang(check.contract))
     contract = check.contract
     cid = contract.contract.id
-    wanted = ledger.term_period(contract, period).id
+    wanted = term_period(contract, period).id
     with store.read() as conn:
         latest = ledger.latest(conn, cid).get(wanted)
         if number is None:

@@ -35,8 +35,8 @@ from sqlalchemy.engine import Connection
 from contracts.errors import UsageError
 from contracts.issues import Issue, Location
 from contracts.outcome_sheet import read_digest, validate_file
-from contracts.periods import Period, find, parse_period
-from contracts.settle import term_periods
+from contracts.periods import Period
+from contracts.settle import any_period
 from contracts.store import events
 from contracts.store.db import Store
 from contracts.store.rows import ROW, RowWriter
@@ -73,15 +73,6 @@ class _Undo(Exception):
     def __init__(self, result: IngestResult) -> None:
         super().__init__(result.message)
         self.result = result
-
-
-def resolve_period(cf: ContractFile, period: str | None) -> Period | None:
-    if period is None:
-        return None
-    wanted = find(term_periods(cf.contract), period) or parse_period(period)
-    if wanted is None:
-        raise UsageError(f"{period} is not a period (write 2025-Q1, 2025-03, HT2025 or 2025)")
-    return wanted
 
 
 def _live(conn: Connection, contract_id: str, kind: str) -> Any:
@@ -155,7 +146,7 @@ def ingest_outcomes(
     cf, issues = read_for_ledger(contract_path)
     if cf is None:
         return IngestResult("invalid", f"{contract_path} has errors", issues=tuple(issues))
-    wanted = resolve_period(cf, period)
+    wanted = None if period is None else any_period(cf.contract, period)
     if not file.is_file():
         raise UsageError(f"{file}: no such file")
     digest, _ = read_digest(file)

@@ -40,7 +40,7 @@ from contracts import periods as P
 from contracts.errors import Conflict, UsageError
 from contracts.issues import Issue
 from contracts.model import Contract
-from contracts.settle import history_dependent, settle, term_periods
+from contracts.settle import history_dependent, settle, term_period, term_periods
 from contracts.settlement import PriorSettlement, Settlement
 from contracts.store import events
 from contracts.store.canonical import canonical_json, sha256_of
@@ -312,8 +312,14 @@ def latest(
     conn: Connection, contract_id: str, approved: bool = False
 ) -> dict[str, StoredSettlement]:
     """The latest settlement (or latest approved one) of each settled period of the contract."""
+    return _latest_of(settlements(conn, contract_id), approved)
+
+
+def _latest_of(
+    items: list[StoredSettlement], approved: bool = False
+) -> dict[str, StoredSettlement]:
     out: dict[str, StoredSettlement] = {}
-    for s in settlements(conn, contract_id):
+    for s in items:
         if approved and s.status != "approved":
             continue
         if s.period not in out or s.sequence > out[s.period].sequence:
@@ -344,22 +350,6 @@ def _submissions(
     return tuple(out)
 
 
-def _version_id(conn: Connection, sha256: str) -> int | None:
-    found = conn.execute(sa.select(VERSION.c.id).where(VERSION.c.sha256 == sha256)).scalar()
-    return None if found is None else int(found)
-
-
-def term_period(contract: Contract, period: str) -> P.Period:
-    periods = term_periods(contract)
-    found = P.find(periods, period)
-    if found is None:
-        raise UsageError(
-            f"{period} is not a settlement period of this contract; its periods are "
-            f"{', '.join(p.id for p in periods)}"
-        )
-    return found
-
-
 @dataclass(frozen=True)
 class _Plan:
     """What the read phase saw: the inputs, the earlier settlements and the previous one."""
@@ -373,7 +363,8 @@ class _Plan:
 
 def _plan(conn: Connection, cf: ContractFile, period: P.Period) -> _Plan:
     contract = cf.contract
-    done = latest(conn, contract.contract.id)
+    every = settlements(conn, contract.contract.id)
+    done = _latest_of(every)
     earlier: list[StoredSettlement] = []
     missing: list[str] = []
     if history_dependent(contract):
@@ -389,7 +380,7 @@ def _plan(conn: Connection, cf: ContractFile, period: P.Period) -> _Plan:
         _submissions(conn, contract, period),
         tuple(EarlierRef(s.number, s.period, s.total) for s in earlier),
     )
-    released = latest(conn, contract.contract.id, approved=True).get(period.id)
+    released = _latest_of(every, approved=True).get(period.id)
     return _Plan(
         inputs,
         tuple(s.as_prior() for s in earlier),
