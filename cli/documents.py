@@ -8,10 +8,8 @@ command lives beside the other document commands rather than in `main.py`.
 
 # No `from __future__ import annotations` here: Typer reads the command's annotations,
 # and ContractArg is imported inside `register` (cli.main imports this module at its end).
-import os
 import pathlib
 import sys
-import tempfile
 from enum import StrEnum
 from typing import Annotated
 
@@ -19,7 +17,7 @@ import typer
 
 from cli import output
 from contracts.documents.render import render_contract
-from contracts.errors import UsageError
+from contracts.files import write_bytes_atomically
 
 
 class DocFormat(StrEnum):
@@ -73,24 +71,6 @@ def _format_for(fmt: DocFormat | None, out: pathlib.Path | None) -> DocFormat:
     return DocFormat.md
 
 
-def write_atomically(path: pathlib.Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then replace it: never a half-written file."""
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: no such folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        # mkstemp makes the file private (0600); a document gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def register(app: typer.Typer) -> None:
     """Add the `render` command to `app`."""
     from cli.main import ContractArg, guarded
@@ -133,6 +113,6 @@ def register(app: typer.Typer) -> None:
         if out is None:
             sys.stdout.write(data.decode())
             raise typer.Exit(0)
-        guarded(lambda: write_atomically(out, data))
+        guarded(lambda: write_bytes_atomically(out, data))
         output.info(f"wrote {out}: {report.template}, {report.lang}")
         raise typer.Exit(0)

@@ -19,6 +19,7 @@ import typer
 from cli import output
 from contracts import api
 from contracts.errors import ContractError
+from contracts.files import write_bytes_atomically
 from contracts.schema_export import contract_schema
 
 app = typer.Typer(
@@ -115,18 +116,8 @@ def schema(
     if out is None:
         sys.stdout.write(text)
         return
-    guarded(lambda: _write(out, text))
+    guarded(lambda: write_bytes_atomically(out, text.encode("utf-8")))
     output.info(f"wrote {out}")
-
-
-def _write(path: pathlib.Path, text: str) -> None:
-    from contracts.errors import UsageError
-
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: no such folder")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 outcomes_app = typer.Typer(

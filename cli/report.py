@@ -18,7 +18,7 @@ from typing import Annotated, cast
 import typer
 
 from cli import output
-from cli.documents import DocLang, DocLangOpt, OutOpt, TemplateDirOpt, write_atomically
+from cli.documents import DocLang, DocLangOpt, OutOpt, TemplateDirOpt
 from contracts.documents.report import (
     Format,
     Loaded,
@@ -27,6 +27,7 @@ from contracts.documents.report import (
     render_report,
     write_xlsx,
 )
+from contracts.files import write_bytes_atomically
 
 
 class ReportFormat(StrEnum):
@@ -156,7 +157,7 @@ def _write(
         if out is None:
             sys.stdout.write(data.decode())
             raise typer.Exit(0)
-        guarded(lambda: write_atomically(out, data))
+        guarded(lambda: write_bytes_atomically(out, data))
     s = source.stored
     what = (
         f"settlement {s.number} of {s.period} ({s.status})"

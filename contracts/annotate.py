@@ -24,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
 import pathlib
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -44,6 +42,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from contracts import personnummer, sheet_guard, xlsx_scan
 from contracts.cells import FORMULA_NO_VALUE, CellError
+from contracts.files import write_atomically
 from contracts.headers import SEARCH_ROWS, column_letters, find_header, match_header
 from contracts.issues import Issue
 from contracts.model import Contract
@@ -172,30 +171,13 @@ def write_annotated(
             data = wb.create_sheet(data_title)
             copied = _copy(data, contract, table, marks, sparse)
     _summary(summary, report, data_title, copied, sparse, w)
-    save_atomically(wb, out)
+    write_atomically(out, wb.save)
 
 
 def _sheet_title(name: str) -> str:
     for ch in "[]:*?/\\":
         name = name.replace(ch, "_")
     return name[:31] or "Data"
-
-
-def save_atomically(wb: Workbook, path: pathlib.Path) -> None:
-    """Save to a temporary file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        # mkstemp makes the file private (0600); the result is an ordinary document.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ---- reading the source again ---------------------------------------------------------

@@ -35,8 +35,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineError, CalamineWorkbook
 
 from contracts import expressions, sheet_guard, xlsx_scan
-from contracts.annotate import put, save_atomically
+from contracts.annotate import put
 from contracts.data import row_period
+from contracts.files import write_atomically
 from contracts.headers import SEARCH_ROWS, match_header
 from contracts.model import Column, Contract
 from contracts.periods import Period
@@ -139,7 +140,7 @@ def write_template(
         wb.custom_doc_props.append(StringProperty(name=key, value=value))
     _write_data(data, contract, period, w, _Lists(marker))
     wb.active = wb.index(info)
-    save_atomically(wb, path)
+    write_atomically(path, wb.save)
 
 
 def marker_values(

@@ -347,3 +347,44 @@ def test_settle_with_supplied_figures(tmp_path: pathlib.Path) -> None:
         ).exit_code
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("schema", "-o"),
+        ("render", SICK / "contract.yaml", "-o"),
+        ("render", SICK / "contract.yaml", "--format", "docx", "-o"),
+        (
+            "report",
+            SCHOOL / "contract.yaml",
+            "--period",
+            "HT2025",
+            "--outcomes",
+            SCHOOL / "outcomes" / "VT2025-intake.xlsx",
+            "--outcomes",
+            SCHOOL / "outcomes" / "HT2025.xlsx",
+            "--format",
+            "xlsx",
+            "-o",
+        ),
+    ],
+)
+def test_writing_onto_a_folder_is_a_usage_error(
+    tmp_path: pathlib.Path, args: tuple[str | pathlib.Path, ...]
+) -> None:
+    result = run(*args, tmp_path)
+    assert result.exit_code == 2, result.stderr
+    assert "is a folder; give the name of a file" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_a_template_that_fails_as_python_does_is_the_templates_fault(
+    tmp_path: pathlib.Path,
+) -> None:
+    (tmp_path / "contract.sv.md.j2").write_text("ok\n{{ 1 / 0 }}\n", encoding="utf-8")
+    out = tmp_path / "avtal.md"
+    result = run("render", SICK / "contract.yaml", "--template-dir", tmp_path, "-o", out)
+    assert result.exit_code == 1, result.stderr
+    assert "contract.sv.md.j2:2" in result.stderr and "division by zero" in result.stderr
+    assert not out.exists()

@@ -24,11 +24,12 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from contracts import files
 from contracts.api import InputFile, settle_files
 from contracts.documents import workbook
 from contracts.documents.formatting import Lang
 from contracts.documents.workbook import StoredInfo, write_workbook
-from contracts.errors import InputError
+from contracts.errors import EnvironmentFailure, InputError
 from contracts.metrics import MetricValue
 from contracts.model import Contract
 from contracts.settlement import Settlement
@@ -542,8 +543,9 @@ def test_written_atomically(
         raise OSError("disk full")
 
     with monkeypatch.context() as m:
-        m.setattr(workbook.os, "fsync", broken)  # after the temporary file is written
-        with pytest.raises(OSError, match="disk full"):
+        m.setattr(files.os, "fsync", broken)  # after the temporary file is written
+        # one line for the user (exit 3), not a traceback
+        with pytest.raises(EnvironmentFailure, match=r"cannot write .*w\.xlsx: disk full"):
             write_workbook(path, case.settlement, case.contract, "en", case.inputs)
     assert path.read_bytes() == b"the earlier workbook"
     assert [p.name for p in tmp_path.iterdir()] == ["w.xlsx"]

@@ -66,9 +66,9 @@ def build(contract: Contract, lang: Lang, version: str) -> ContractDoc:
         reference=c.contract.reference or "",
         description=(c.contract.description or "").strip(),
         version=version,
-        buyer=_party(c.parties.buyer),
-        provider=_party(c.parties.provider),
-        investor=_party(c.parties.investor) if c.parties.investor else None,
+        buyer=party_doc(c.parties.buyer),
+        provider=party_doc(c.parties.provider),
+        investor=party_doc(c.parties.investor) if c.parties.investor else None,
         payers=tuple(_payer(c, i, w) for i in range(len(c.payers))),
         payers_note="" if c.payers else w.say("payers.none", buyer=c.parties.buyer.name),
         currency=c.currency,
@@ -94,11 +94,11 @@ def build(contract: Contract, lang: Lang, version: str) -> ContractDoc:
     )
 
 
-def _party(p: Party) -> PartyDoc:
+def party_doc(p: Party) -> PartyDoc:
     return PartyDoc(name=p.name, org_number=p.org_number or "", contact=p.contact or "")
 
 
-def _rule_title(c: Contract, rid: str) -> str:
+def rule_title(c: Contract, rid: str) -> str:
     rule = next((r for r in c.rules if r.id == rid), None)
     return (rule.title if rule is not None and rule.title else None) or rid
 
@@ -107,7 +107,7 @@ def _payer(c: Contract, i: int, w: Words) -> PayerDoc:
     p = c.payers[i]
     terms = [w.say("payer.share", share=w.pct(p.share))]
     terms += [
-        w.say("payer.rule", share=w.pct(share), rule=_rule_title(c, rid))
+        w.say("payer.rule", share=w.pct(share), rule=rule_title(c, rid))
         for rid, share in p.shares.items()
     ]
     return PayerDoc(name=p.name, share=w.pct(p.share), terms=tuple(terms))
@@ -248,7 +248,7 @@ def _example(c: Contract, ex: WorkedExample, w: Words) -> ExampleDoc:
     columns = [n for n in order if n in used] + sorted(used - set(order))
     expected = tuple(
         AmountDoc(
-            label=_rule_title(c, key) if key != "total" else w.say("total"),
+            label=rule_title(c, key) if key != "total" else w.say("total"),
             rule=key,
             amount=w.money(amount),
         )

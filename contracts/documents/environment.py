@@ -137,3 +137,7 @@ def render(name: str, context: dict[str, Any], template_dir: pathlib.Path | None
         raise TemplateFailure(f"template {exc.name} not found") from exc
     except TemplateError as exc:
         raise TemplateFailure(f"{_where(exc, name)}: {exc.message or exc}") from exc
+    except (ArithmeticError, TypeError, ValueError, LookupError, UnicodeDecodeError) as exc:
+        # A user's template can fail as Python does (1/0, a file that is not UTF-8):
+        # that is the template's fault, said with its file and line, not a bug of ours.
+        raise TemplateFailure(f"{_where(exc, name)}: {exc}") from exc

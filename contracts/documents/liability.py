@@ -104,7 +104,6 @@ class Liability:
 # bonus-per-period, count, break-even, deduction, cap-per-period, cap; reasons a rule
 # has none: price-per-unit, per-step, saving-share, no-count-cap. Contract bounds:
 # rules, at-risk, period-cap, contract-cap.
-UNBOUNDED_REASONS = ("price-per-unit", "per-step", "saving-share", "no-count-cap")
 
 
 def maximum_liability(contract: Contract) -> Liability:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from contracts import money
-from contracts.documents.context import AmountDoc, PartyDoc
+from contracts.documents.context import AmountDoc
+from contracts.documents.contract_doc import party_doc, rule_title
 from contracts.documents.formatting import Lang, date_range_text, date_text
 from contracts.documents.report_doc import (
     AdjustLineDoc,
@@ -47,7 +48,7 @@ from contracts.documents.report_wording import WORDS, cap_name, described
 from contracts.documents.wording import Words
 from contracts.explain import Step, show
 from contracts.metrics import MetricValue
-from contracts.model import Contract, Party
+from contracts.model import Contract
 from contracts.periods import find
 from contracts.settle import term_periods
 from contracts.settlement import CapCut, LineItem, Settlement
@@ -102,9 +103,9 @@ def build(source: ReportSource, lang: Lang) -> ReportDoc:
         contract_id=c.contract.id,
         reference=c.contract.reference or "",
         version=source.version,
-        buyer=_party(c.parties.buyer),
-        provider=_party(c.parties.provider),
-        investor=_party(c.parties.investor) if c.parties.investor else None,
+        buyer=party_doc(c.parties.buyer),
+        provider=party_doc(c.parties.provider),
+        investor=party_doc(c.parties.investor) if c.parties.investor else None,
         currency=s.currency,
         period=s.period,
         period_dates=date_range_text(period.start, period.end, lang) if period else "",
@@ -131,15 +132,6 @@ def build(source: ReportSource, lang: Lang) -> ReportDoc:
             credit=source.payable < 0,
         ),
     )
-
-
-def _party(p: Party) -> PartyDoc:
-    return PartyDoc(name=p.name, org_number=p.org_number or "", contact=p.contact or "")
-
-
-def _rule_title(c: Contract, rid: str) -> str:
-    rule = next((r for r in c.rules if r.id == rid), None)
-    return (rule.title if rule is not None and rule.title else None) or rid
 
 
 def _stamp(at: dt.datetime | None, lang: Lang) -> str:
@@ -239,7 +231,7 @@ def _measure(c: Contract, number: int, line: LineItem, lang: Lang) -> MeasureDoc
     relative, threshold = by_stage.get("relative"), by_stage.get("threshold")
     return MeasureDoc(
         rule=line.rule,
-        rule_title=_rule_title(c, line.rule),
+        rule_title=rule_title(c, line.rule),
         line=number,
         metric=at(metrics, 0, "metric"),
         result=at(metrics, 0, "value"),
@@ -319,7 +311,7 @@ def _rules(c: Contract, s: Settlement, w: Words) -> tuple[RuleReportDoc, ...]:
         out.append(
             RuleReportDoc(
                 id=rid,
-                title=_rule_title(c, rid),
+                title=rule_title(c, rid),
                 amount=w.money(totals.get(rid, money.add(*(x.amount for x in lines)))),
                 grouped=len(lines) > GROUP_AFTER,
                 groups=_groups(c, rid, lines, w),
@@ -352,7 +344,7 @@ def _totals(c: Contract, source: ReportSource, w: Words) -> TotalsDoc:
     )
     return TotalsDoc(
         rules=tuple(
-            AmountDoc(label=_rule_title(c, r), rule=r, amount=w.money(a)) for r, a in s.rule_totals
+            AmountDoc(label=rule_title(c, r), rule=r, amount=w.money(a)) for r, a in s.rule_totals
         ),
         cumulative=s.previously_settled != 0,
         entitlement=w.money(s.entitlement),
@@ -370,7 +362,7 @@ def _adjustment(c: Contract, adj: Adjustment, w: Words) -> AdjustmentDoc:
         lines=tuple(
             AdjustLineDoc(
                 rule=x.rule,
-                title=_rule_title(c, x.rule),
+                title=rule_title(c, x.rule),
                 settled=w.money(x.settled),
                 now=w.money(x.now),
                 difference=w.money(x.difference),

@@ -43,18 +43,15 @@ Approach:
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import pathlib
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -66,6 +63,7 @@ from contracts import money
 from contracts.documents.formatting import Lang
 from contracts.documents.report_wording import cap_name, described
 from contracts.errors import InputError
+from contracts.files import write_atomically
 from contracts.model import Contract
 from contracts.settle import NO_NEGATIVE_RULE
 from contracts.settlement import LineItem, Settlement
@@ -695,27 +693,17 @@ def _save(wb: Workbook, path: pathlib.Path) -> None:
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            with zipfile.ZipFile(packed) as src, zipfile.ZipFile(out, "w") as dst:
-                # openpyxl stamps each entry with the time of writing; copy them with none.
-                for info in src.infolist():
-                    entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-                    entry.compress_type = zipfile.ZIP_DEFLATED
-                    entry.external_attr = 0o644 << 16
-                    dst.writestr(entry, src.read(info))
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp makes the file private (0600); the result is an ordinary document.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+    def write(out: BinaryIO) -> None:
+        with zipfile.ZipFile(packed) as src, zipfile.ZipFile(out, "w") as dst:
+            # openpyxl stamps each entry with the time of writing; copy them with none.
+            for info in src.infolist():
+                entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.external_attr = 0o644 << 16
+                dst.writestr(entry, src.read(info))
+
+    write_atomically(path, write)
 
 
 # ---- words --------------------------------------------------------------------------
