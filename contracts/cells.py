@@ -263,11 +263,12 @@ def _constant_bound(b: Decimal | str | None) -> Decimal | None:
 
 
 def column_parser(
-    column: Column, in_period: Callable[[Any], bool] | None = None
+    column: Column, period_problem: Callable[[Any], str | None] | None = None
 ) -> Callable[[Any], Any]:
     """The full parse of one raw value of `column`: typed value, None (empty) or Bad.
 
-    `in_period(value)` is given for the period column when a period is being checked.
+    `period_problem(value)` is given for the period column: the code of what is wrong
+    with the period the value names (none, or outside the one asked for), or None.
     """
     typed = _enum(column.values) if column.type == "enum" else _BY_TYPE[column.type]
     missing = REQUIRED if column.required else None
@@ -298,8 +299,8 @@ def column_parser(
                 return Bad("range-min", value, lo)
             if hi is not None and value > hi:
                 return Bad("range-max", value, hi)
-        if in_period is not None and not in_period(value):
-            return Bad("period-outside", value)
+        if period_problem is not None and (code := period_problem(value)) is not None:
+            return Bad(code, value)
         return value
 
     return parse

@@ -70,6 +70,11 @@ def cell_message(column: Column, raw: Any, bad: Bad, period: Period | None) -> s
             f"{name}: {personnummer.mask(str(raw))} is a personal identity number; this "
             "column must hold pseudonyms"
         )
+    if code == "period-none":
+        return (
+            f"{name} {show(column, bad.value)} names no period; write a month, a date or "
+            "one of the contract's periods (e.g. 2025-Q1, HT2025)"
+        )
     if code == "period-outside" and period is not None:
         return (
             f"{name} {show(column, bad.value)} is outside the period {period.id} "

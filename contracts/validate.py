@@ -137,15 +137,17 @@ class _Run:
         index = {n: i for i, n in enumerate(self.names)}
         self.present = [n in header.positions for n in self.names]
 
-        def in_period(value: Any) -> bool:
+        def period_problem(value: Any) -> str | None:
+            # Every row must name a period (the ledger files it under one), and lie in
+            # the period asked for, if any.
             rp = row_period(value, contract)
-            return period is not None and rp is not None and period.contains(rp)
+            if rp is None:
+                return "period-none"
+            return "period-outside" if period is not None and not period.contains(rp) else None
 
         self.memos: list[Any] = [
             cells.Memo(
-                cells.column_parser(
-                    c, in_period if period is not None and c.name == of.period_column else None
-                ),
+                cells.column_parser(c, period_problem if c.name == of.period_column else None),
                 bools_matter=c.type != "boolean",
             )
             if ok

@@ -277,3 +277,32 @@ def test_a_contract_named_by_file_or_id(tmp_path: pathlib.Path) -> None:
     assert "Traceback" not in bad.stdout + bad.stderr
     by_id = run(url, "settlements", "list", CONTRACT_ID)
     assert by_id.exit_code == 0 and "no settlements stored yet" in by_id.stdout
+
+
+def test_a_row_naming_no_period_is_refused_not_a_crash(tmp_path: pathlib.Path) -> None:
+    """Without --period nothing checked the term column; the ledger needs a period per row."""
+    school = CONTRACT.parent.parent / "school-support" / "contract.yaml"
+    csv = tmp_path / "terms.csv"
+    csv.write_text(
+        "pupil_id,school_id,term,grade_level,attendance_pct,grade_swedish,grade_math,"
+        "grade_english,eligible_upper_secondary\n"
+        "P1,S1,HT2025,8,90,E,E,E,false\n"
+        "P2,S1,banana,8,90,E,E,E,false\n",
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    checked = run(url, "outcomes", "validate", school, csv)
+    assert checked.exit_code == 1 and "period-none" in checked.stdout
+    assert "term banana names no period" in checked.stdout
+    stored = run(url, "outcomes", "ingest", school, csv)
+    assert stored.exit_code == 1 and "Traceback" not in stored.stdout + stored.stderr
+    assert "period-none" in stored.stdout
+    assert json.loads(run(url, "settlements", "list", "-f", "json").stdout) == []
+
+
+def test_a_db_that_is_not_a_database_is_one_line(tmp_path: pathlib.Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n", encoding="utf-8")
+    result = run(str(notes), "settlements", "list")
+    assert result.exit_code == 3
+    assert "cannot be used: file is not a database" in result.stderr

@@ -87,8 +87,13 @@ def failures(url: str) -> Iterator[None]:
     """Database failures that are the environment's, as one-line EnvironmentFailures."""
     try:
         yield
-    except sa.exc.OperationalError as exc:
-        text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    except sa.exc.DatabaseError as exc:
+        # OperationalError is the environment's; a plain DatabaseError is "file is not a
+        # database" (--db named some other file). Its other kinds (integrity, programming)
+        # are for the caller or are bugs, and go on.
+        if not isinstance(exc, sa.exc.OperationalError) and type(exc) is not sa.exc.DatabaseError:
+            raise
+        text = (str(exc.orig).strip().splitlines() or [str(exc)])[0] if exc.orig else str(exc)
         if "locked" in text or "busy" in text:
             raise EnvironmentFailure(
                 f"the database {_hidden(url)} is locked by another process; try again"
