@@ -75,13 +75,13 @@ class _Undo(Exception):
         self.result = result
 
 
-def _live(conn: Connection, contract_id: str, kind: str) -> Any:
+def _live(contract_id: str, kind: str) -> Any:
     return sa.and_(SUB.c.contract_id == contract_id, SUB.c.kind == kind, SUB.c.status == "live")
 
 
 def _same_file(conn: Connection, contract_id: str, kind: str, digest: str) -> int | None:
     found = conn.execute(
-        sa.select(SUB.c.id).where(_live(conn, contract_id, kind), SUB.c.sha256 == digest)
+        sa.select(SUB.c.id).where(_live(contract_id, kind), SUB.c.sha256 == digest)
     ).scalar()
     return None if found is None else int(found)
 
@@ -213,7 +213,7 @@ def _taken(
         return []
     rows = conn.execute(
         sa.select(SUB.c.id, SUB.c.file_name).where(
-            _live(conn, cid, "outcomes"), SUB.c.period == wanted.id
+            _live(cid, "outcomes"), SUB.c.period == wanted.id
         )
     ).all()
     if rows and not replace:
@@ -280,7 +280,7 @@ def _check_grain(
     """Refuse rows whose grain key another live submission of the contract already holds."""
     cid = cf.contract.contract.id
     held = conn.execute(
-        sa.select(SUB.c.id, SUB.c.rows).where(_live(conn, cid, "outcomes"), SUB.c.id != sid)
+        sa.select(SUB.c.id, SUB.c.rows).where(_live(cid, "outcomes"), SUB.c.id != sid)
     ).all()
     others = [int(h.id) for h in held]
     if not others or not _any_clash(conn, sid, others, stored < sum(h.rows for h in held)):

@@ -46,7 +46,6 @@ KIND = {
 }
 FIXED = ("row_number", "period_start", "period_end", "participant", "grain")
 SLOT_NAMES = tuple(f"{k}{i}" for k, n in SLOTS.items() for i in range(n))
-COLUMNS = ("submission_id", *FIXED, *SLOT_NAMES)
 GRAIN_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a cell a reader accepts
 
 

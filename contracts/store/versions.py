@@ -93,9 +93,7 @@ def lock_contract(conn: Connection, contract_id: str) -> None:
 
 def register(conn: Connection, cf: ContractFile, by: str) -> tuple[int, bool]:
     """The version id of this file, registering it if new; (id, created)."""
-    found = conn.execute(
-        sa.select(VERSION.c.id, VERSION.c.contract_id).where(VERSION.c.sha256 == cf.sha256)
-    ).first()
+    found = conn.execute(sa.select(VERSION.c.id).where(VERSION.c.sha256 == cf.sha256)).first()
     if found is not None:
         return int(found.id), False
     earlier = conn.execute(
